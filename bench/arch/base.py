@@ -1,0 +1,47 @@
+"""The architecture interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from torch import nn
+
+# Latent sizes when the user sets none: 2 for the toy data (as in gan_toy.py), 128 for images
+# (the WGAN-GP / SN-GAN CIFAR-10 ResNets).
+DEFAULT_Z_DIM = {"toy": 2, "image": 128}
+
+
+@dataclass(frozen=True)
+class ArchParams:
+    """Knobs every architecture has. z_dim = 0 means the data family's default (DEFAULT_Z_DIM)."""
+
+    width: int = 512
+    depth: int = 3
+    z_dim: int = 0
+
+    def problems(self) -> list[str]:
+        out = []
+        for name in ("width", "depth"):
+            if getattr(self, name) < 1:
+                out.append(f"{name}={getattr(self, name)}: must be >= 1")
+        if self.z_dim < 0:
+            out.append(f"z_dim={self.z_dim}: must be >= 1 (or 0 for the data's default)")
+        return out
+
+
+class Arch:
+    """Subclasses set name, Params and families, and implement build()."""
+
+    name: ClassVar[str]
+    Params: ClassVar[type[ArchParams]] = ArchParams
+    families: ClassVar[tuple[str, ...]] = ("toy",)
+    # Critic normalizations this architecture uses (a variant's critic_norm_rule may replace them).
+    critic_norms: ClassVar[tuple[str, ...]] = ()
+
+    def build(
+        self, params: ArchParams, data_shape: tuple[int, ...], critic_kind: str, critic_norm: str | None
+    ) -> tuple[nn.Module, nn.Module]:
+        """Return (G, D). G maps [N, z_dim] -> [N, *data_shape]. D maps [N, *data_shape] -> [N]
+        (critic_kind "scalar") or -> (reconstruction [N, *data_shape], code [N, d]) ("autoencoder")."""
+        raise NotImplementedError

@@ -1,0 +1,78 @@
+"""Fully connected generator and critic, the WGAN-GP toy setting (gan_toy.py): 3 hidden layers of
+512 ReLU units in both networks; width and depth are knobs. For EBGAN, an autoencoder critic of the
+same family: an encoder with depth // 2 hidden layers to a linear code of size `width`, and a
+decoder with the remaining hidden layers back to the input.
+"""
+
+from __future__ import annotations
+
+import math
+
+from torch import nn
+
+from bench.arch.base import Arch
+from bench.arch.registry import register
+
+
+def mlp(sizes: list[int]) -> nn.Sequential:
+    """Linear layers with ReLU between them (none after the last)."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class VectorGenerator(nn.Module):
+    def __init__(self, z_dim: int, width: int, depth: int, data_shape: tuple[int, ...], out_act: nn.Module):
+        super().__init__()
+        self.data_shape = data_shape
+        self.net = mlp([z_dim] + [width] * depth + [math.prod(data_shape)])
+        self.out_act = out_act
+
+    def forward(self, z):
+        return self.out_act(self.net(z)).view(-1, *self.data_shape)
+
+
+class VectorCritic(nn.Module):
+    def __init__(self, width: int, depth: int, data_shape: tuple[int, ...]):
+        super().__init__()
+        self.net = mlp([math.prod(data_shape)] + [width] * depth + [1])
+
+    def forward(self, x):
+        return self.net(x.flatten(1)).view(-1)
+
+
+class VectorAutoencoder(nn.Module):
+    """EBGAN critic: returns (reconstruction, code)."""
+
+    def __init__(self, width: int, depth: int, data_shape: tuple[int, ...]):
+        super().__init__()
+        d = math.prod(data_shape)
+        enc_hidden = max(1, depth // 2)
+        dec_hidden = max(1, depth - enc_hidden)
+        self.data_shape = data_shape
+        self.encoder = mlp([d] + [width] * enc_hidden + [width])
+        self.decoder = nn.Sequential(nn.ReLU(), mlp([width] * (dec_hidden + 1) + [d]))
+
+    def forward(self, x):
+        code = self.encoder(x.flatten(1))
+        return self.decoder(code).view(-1, *self.data_shape), code
+
+
+@register
+class Mlp(Arch):
+    """MLP generator and critic, 3 x 512 ReLU (WGAN-GP toy setting); autoencoder critic for EBGAN."""
+
+    name = "mlp"
+    families = ("toy",)
+
+    def build(self, params, data_shape, critic_kind, critic_norm):
+        out_act = nn.Identity()  # toy data is unbounded
+        G = VectorGenerator(params.z_dim, params.width, params.depth, data_shape, out_act)
+        if critic_kind == "autoencoder":
+            D = VectorAutoencoder(params.width, params.depth, data_shape)
+        else:
+            D = VectorCritic(params.width, params.depth, data_shape)
+        return G, D

@@ -1,0 +1,125 @@
+"""The `bench` command line (click). Every problem the user can fix is one line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from bench.errors import BenchError
+
+SCHEDULES = ["quick", "standard"]
+
+
+def _choices(kind: str) -> list[tuple[str, str]]:
+    import variants
+    from bench.arch import ARCHS
+    from bench.data import DATASETS
+    from bench.metrics import METRICS
+
+    reg = {"variants": variants.VARIANTS, "archs": ARCHS, "datasets": DATASETS, "metrics": METRICS}[kind]
+    return [(name, reg.about(name)) for name in reg.names()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="gan-bench")
+def cli():
+    """GAN Bench: train GAN variants on one common schedule and measure whether the critic's
+    Wasserstein estimate tracks sample quality."""
+
+
+@cli.command("list")
+@click.argument("what", type=click.Choice(["variants", "archs", "datasets", "metrics"]), required=False)
+def list_cmd(what):
+    """List the registered variants, architectures, data sets and metrics (all four by default)."""
+    for kind in [what] if what else ["variants", "archs", "datasets", "metrics"]:
+        if not what:
+            click.echo(f"{kind}:")
+        for name, about in _choices(kind):
+            click.echo(f"{'  ' if not what else ''}{name:<14} {about}")
+
+
+@cli.command("run")
+@click.option("--variants", "variant_list", required=True, metavar="LIST",
+              help="Comma-separated variants to train, e.g. wgan,gan (see `bench list variants`).")
+@click.option("--arch", required=True, metavar="NAME", help="Architecture for G and D (see `bench list archs`).")
+@click.option("--dataset", default="8gaussians", show_default=True, metavar="NAME",
+              help="Data set (see `bench list datasets`).")
+@click.option("--schedule", "preset", type=click.Choice(SCHEDULES), default="quick", show_default=True,
+              help="Common schedule preset: quick (seconds to a minute per run on a CPU) or standard "
+                   "(the published protocol for the data set).")
+@click.option("--steps", type=int, metavar="N", help="Generator steps (overrides the schedule).")
+@click.option("--batch-size", type=int, metavar="N", help="Batch size for G and D (overrides the schedule).")
+@click.option("--evals", type=int, metavar="N",
+              help="Number of evaluation points, evenly spaced, the last at the final step (overrides the schedule).")
+@click.option("--seeds", default="0", show_default=True, metavar="LIST",
+              help="Seeds, e.g. 0,1,2 or 0-4; one run per variant and seed.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Training device; auto picks CUDA when PyTorch sees one.")
+@click.option("--results", default="results", show_default=True, type=click.Path(path_type=Path),
+              help="Results root directory.")
+@click.option("--name", metavar="NAME", help="Folder under the results root [default: <schedule>-<YYYY-MM-DD>].")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override a variant hyperparameter or arch knob, e.g. clip=0.02, gp_weight=5, width=256 "
+                   "(repeatable; applies to each selected variant or arch that has the key).")
+@click.option("--force", is_flag=True, help="Redo runs that already finished (the old run is moved aside, not deleted).")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar per run.")
+def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, seeds, device, results, name, sets,
+            force, progress):
+    """Train each variant x seed on one architecture and data set, writing results/<name>/<run-id>/.
+
+    Each run writes run.json (config, versions, device, status, timings), metrics.jsonl (one row per
+    evaluation step), samples/ and ckpt/last.pt. A finished run is skipped when run again; an
+    interrupted one resumes from its checkpoint.
+    """
+    from bench.config import parse_list, parse_seeds, parse_sets, plan_runs
+    from bench.store import check_results_root
+
+    runs = plan_runs(
+        parse_list(variant_list, "--variants"), arch, dataset, parse_seeds(seeds), preset,
+        steps=steps, batch_size=batch_size, evals=evals, device=device, sets=parse_sets(sets),
+    )
+    name = name or f"{preset}-{time.strftime('%Y-%m-%d')}"
+    if "/" in name or name in (".", ".."):
+        raise BenchError(f"--name {name!r} must be a plain folder name (no '/'), e.g. --name wgan-vs-gan")
+    check_results_root(results)
+
+    from bench.runner import run_one
+    from bench.summary import print_summary
+
+    outcomes = []
+    for cfg in runs:
+        outcome = run_one(cfg, results, name, force=force, progress=progress)
+        if outcome.action == "skip":
+            click.echo(f"{cfg.run_id}: already finished in {outcome.path}; skipped (--force to redo)", err=True)
+        elif outcome.action == "resume":
+            click.echo(f"{cfg.run_id}: resumed from its checkpoint", err=True)
+        outcomes.append(outcome)
+    print_summary(outcomes, results / name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: click's own usage errors and our BenchErrors become one line and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="bench", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("bench: aborted", err=True)
+        sys.exit(130)
+    except click.UsageError as e:
+        hint = f" (see `bench {e.ctx.command.name} --help`)" if e.ctx and e.ctx.command.name != "cli" else ""
+        click.echo(f"bench: error: {e.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as e:
+        click.echo(f"bench: error: {e.format_message()}", err=True)
+        sys.exit(2)
+    except BenchError as e:
+        click.echo(f"bench: error: {e}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

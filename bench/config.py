@@ -1,0 +1,175 @@
+"""One typed configuration per run, resolved and validated before anything is written.
+
+`plan_runs` turns the command line (variants, arch, data set, seeds, schedule, `--set KEY=VALUE`)
+into RunConfigs. A `--set` key must name a hyperparameter of at least one selected variant or a
+knob of the architecture; its value is parsed with that field's type; unknown keys, bad values and
+impossible combinations raise BenchError naming the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import typing
+from dataclasses import dataclass
+
+import variants as variant_pkg
+from bench.arch import ARCHS, ArchParams
+from bench.arch.base import DEFAULT_Z_DIM
+from bench.data import DATASETS, build_dataset
+from bench.errors import BenchError
+from bench.schedule import Schedule, make_schedule
+from variants.base import Hyper
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    variant: str
+    arch: str
+    dataset: str
+    seed: int
+    schedule: Schedule
+    hyper: Hyper
+    arch_params: ArchParams
+    device: str = "auto"  # auto | cpu | cuda (resolved when the run starts)
+    sets: tuple[tuple[str, str], ...] = ()  # the --set overrides that apply to this run, as typed
+
+    @property
+    def run_id(self) -> str:
+        """Stable: the same variant, arch, data, seed and non-default settings give the same id."""
+        base = f"{self.variant}-{self.arch}-{self.dataset}-s{self.seed}"
+        changed = self.non_defaults()
+        if not changed:
+            return base
+        digest = hashlib.sha1(json.dumps(changed, sort_keys=True).encode()).hexdigest()[:8]
+        return f"{base}-{digest}"
+
+    def non_defaults(self) -> dict:
+        """Settings that differ from the preset schedule and the defaults (they name the run)."""
+        preset = make_schedule(self.schedule.family, self.schedule.preset)
+        out = {f"schedule.{k}": v for k, v in dataclasses.asdict(self.schedule).items() if getattr(preset, k) != v}
+        out.update({k: v for k, v in self.sets})
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "variant": self.variant,
+            "arch": self.arch,
+            "dataset": self.dataset,
+            "seed": self.seed,
+            "device": self.device,
+            "schedule": self.schedule.to_dict(),
+            "hyper": dataclasses.asdict(self.hyper),
+            "arch_params": dataclasses.asdict(self.arch_params),
+            "sets": dict(self.sets),
+        }
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0,1,2' or '0-4' or '0-2,7' -> sorted unique ints."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m or (m.group(2) and int(m.group(2)) < int(m.group(1))):
+            raise BenchError(f"malformed --seeds {text!r}: use a list like 0,1,2 or a range like 0-4")
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        seeds.extend(range(lo, hi + 1))
+    return sorted(set(seeds))
+
+
+def parse_list(text: str, option: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise BenchError(f"empty {option}: give a comma-separated list, e.g. {option} wgan,gan")
+    return list(dict.fromkeys(items))
+
+
+def parse_sets(items: typing.Iterable[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not re.fullmatch(r"[a-z_][a-z0-9_]*", key) or not value:
+            raise BenchError(f"malformed --set {item!r}: expected KEY=VALUE, e.g. --set clip=0.02")
+        out[key] = value
+    return out
+
+
+def _coerce(cls: type, key: str, text: str, owner: str):
+    kind = typing.get_type_hints(cls)[key]
+    try:
+        if kind is bool:
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return text.lower() in ("true", "1", "yes")
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+        return str(text)
+    except ValueError:
+        raise BenchError(f"--set {key}={text}: {owner}'s {key} takes a {kind.__name__}, e.g. --set {key}="
+                         f"{getattr(cls(), key)}") from None
+
+
+def _apply(cls: type, sets: dict[str, str], owner: str):
+    fields = {f.name for f in dataclasses.fields(cls)}
+    mine = {k: v for k, v in sets.items() if k in fields}
+    values = {k: _coerce(cls, k, v, owner) for k, v in mine.items()}
+    obj = cls(**values)
+    problems = obj.problems()
+    if problems:
+        raise BenchError(f"invalid setting for {owner}: {'; '.join(problems)}")
+    return obj, mine
+
+
+def plan_runs(
+    variants: list[str],
+    arch: str,
+    dataset: str,
+    seeds: list[int],
+    preset: str = "quick",
+    steps: int | None = None,
+    batch_size: int | None = None,
+    evals: int | None = None,
+    device: str = "auto",
+    sets: dict[str, str] | None = None,
+) -> list[RunConfig]:
+    """Resolve and validate every run before any of them starts (so bad input writes nothing)."""
+    sets = sets or {}
+    variant_classes = [variant_pkg.VARIANTS.get(v) for v in variants]
+    arch_obj = ARCHS.get(arch)
+    data = build_dataset(dataset) if dataset in DATASETS else DATASETS.get(dataset)
+    if data.family not in arch_obj.families:
+        raise BenchError(
+            f"arch {arch!r} does not support {data.family} data ({dataset}); "
+            f"choose an arch for {data.family} data: "
+            + ", ".join(n for n in ARCHS.names() if data.family in ARCHS.get(n).families)
+        )
+    if device not in ("auto", "cpu", "cuda"):
+        raise BenchError(f"unknown --device {device!r}; choose one of: auto, cpu, cuda")
+    schedule = make_schedule(data.family, preset, steps=steps, batch_size=batch_size, evals=evals)
+
+    known = {f.name for f in dataclasses.fields(arch_obj.Params)}
+    for cls in variant_classes:
+        known |= {f.name for f in dataclasses.fields(cls.Hyper)}
+    unknown = sorted(set(sets) - known)
+    if unknown:
+        raise BenchError(
+            f"--set {unknown[0]}: no selected variant ({', '.join(variants)}) or arch ({arch}) has this setting; "
+            f"valid keys: {', '.join(sorted(known))}"
+        )
+
+    arch_params, arch_sets = _apply(arch_obj.Params, sets, f"arch {arch}")
+    if arch_params.z_dim == 0:
+        arch_params = dataclasses.replace(arch_params, z_dim=DEFAULT_Z_DIM[data.family])
+    runs = []
+    for name, cls in zip(variants, variant_classes):
+        hyper, hyper_sets = _apply(cls.Hyper, sets, f"variant {name}")
+        applied = tuple(sorted({**arch_sets, **hyper_sets}.items()))
+        for seed in seeds:
+            runs.append(RunConfig(name, arch, dataset, seed, schedule, hyper, arch_params, device, applied))
+    return runs

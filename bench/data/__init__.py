@@ -1,0 +1,14 @@
+"""Data sets: the built-in 2-D toy mixtures (exact ground truth) and, later, real images.
+
+Every data set offers the same three things to the runner: `sample(n, rng)` for training batches
+(drawn on the training device, no host work), `heldout(n)` for the fixed evaluation set, and
+`modes` / `mode_std` when it is a mixture (for the coverage metrics).
+"""
+
+from __future__ import annotations
+
+from bench.data.base import Dataset
+from bench.data.registry import DATASETS, build_dataset
+from bench.data import toy  # noqa: F401  (registration)
+
+__all__ = ["DATASETS", "Dataset", "build_dataset"]

@@ -1,0 +1,16 @@
+"""The training critic's own estimate, on held-out data."""
+
+from __future__ import annotations
+
+from bench.metrics.registry import EvalContext, register
+
+
+@register(
+    "critic_gap",
+    ("critic_gap",),
+    "E[D(x)] - E[D(G(z))] over the held-out real set and G of the fixed latent bank; raw critic "
+    "outputs (EBGAN: negative energies), no penalty term, networks in eval mode",
+    "The training critic's estimate E[D(x)] - E[D(G(z))] on held-out data (raw, no penalty)",
+)
+def critic_gap(ctx: EvalContext):
+    return {"critic_gap": float(ctx.score(ctx.real).mean() - ctx.score(ctx.fake).mean())}

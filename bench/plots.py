@@ -1,0 +1,53 @@
+"""Pictures a run writes as it trains: toy samples over the critic's contour map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+GRID = 96  # critic evaluations per axis for the contour map
+
+
+def critic_grid(score, real: torch.Tensor, fake: torch.Tensor) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """The critic's realness on a GRID x GRID lattice covering the real and generated points."""
+    pts = torch.cat([real[:2000], fake[:2000]]).float().cpu().numpy()
+    lo = np.minimum(np.percentile(pts, 0.5, axis=0), real.cpu().numpy().min(0)) - 0.25
+    hi = np.maximum(np.percentile(pts, 99.5, axis=0), real.cpu().numpy().max(0)) + 0.25
+    xs, ys = np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID)
+    xx, yy = np.meshgrid(xs, ys)
+    lattice = torch.tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=real.dtype, device=real.device)
+    values = score(lattice).float().cpu().numpy().reshape(GRID, GRID)
+    return values, (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+
+
+def draw_toy(ax, values, extent, real: np.ndarray, fake: np.ndarray, title: str = "") -> None:
+    x0, x1, y0, y1 = extent
+    xs, ys = np.linspace(x0, x1, values.shape[1]), np.linspace(y0, y1, values.shape[0])
+    if np.isfinite(values).all() and np.ptp(values) > 0:
+        cs = ax.contourf(xs, ys, values, levels=20, cmap="viridis", alpha=0.85)
+        ax.figure.colorbar(cs, ax=ax, fraction=0.046, pad=0.02, label="critic realness")
+    ax.scatter(real[:, 0], real[:, 1], s=2, c="white", alpha=0.6, label="held-out real", linewidths=0)
+    ax.scatter(fake[:, 0], fake[:, 1], s=2, c="#ff6f3c", alpha=0.8, label="generated", linewidths=0)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=7, markerscale=4, framealpha=0.6)
+    ax.set_title(title, fontsize=9)
+
+
+def save_toy_snapshot(path: Path, score, real: torch.Tensor, fake: torch.Tensor, title: str) -> None:
+    """Write <path>.png (the picture) and <path>.npz (its data, for bench report to redraw)."""
+    values, extent = critic_grid(score, real, fake)
+    real_np, fake_np = real[:1000].float().cpu().numpy(), fake[:1000].float().cpu().numpy()
+    np.savez_compressed(path.with_suffix(".npz"), critic=values, extent=np.array(extent), real=real_np, fake=fake_np)
+    fig, ax = plt.subplots(figsize=(5, 4.4), dpi=110)
+    draw_toy(ax, values, extent, real_np, fake_np, title)
+    fig.tight_layout()
+    fig.savefig(path.with_suffix(".png"))
+    plt.close(fig)

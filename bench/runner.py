@@ -1,0 +1,342 @@
+"""The one training loop, the same for every variant.
+
+Per generator step: the variant says how many critic updates to run; each draws a real batch and a
+latent batch on the device, computes the variant's critic loss, steps the critic and applies the
+variant's constraint; then one generator update. Losses accumulate on the device and are read only
+at the schedule's evaluation steps, where the evaluator writes one row to metrics.jsonl and the run
+saves a full checkpoint (networks, optimizers, random streams), so an interrupted run resumes
+exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+import bench
+import variants as variant_pkg
+from bench.arch import ARCHS
+from bench.config import RunConfig
+from bench.data import build_dataset
+from bench.metrics import METRICS, EvalContext, Missing
+from bench.plots import save_toy_snapshot
+from bench.store import RunDir, atomic_write_text, decide, move_aside, read_jsonl
+
+EVAL_BATCH = 1000  # samples per forward pass at evaluation
+
+
+def resolve_device(requested: str) -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        from bench.errors import BenchError
+
+        raise BenchError("--device cuda, but PyTorch sees no CUDA device; use --device cpu or auto")
+    return torch.device(requested)
+
+
+def batched(fn, x: torch.Tensor, size: int = EVAL_BATCH) -> torch.Tensor:
+    return torch.cat([fn(x[i : i + size]) for i in range(0, len(x), size)])
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    path: Path
+    status: str  # done | diverged | failed | skipped
+    action: str  # new | resume | restart | replace | skip
+    last: dict = field(default_factory=dict)  # the last metrics row
+    steps_per_s: float | None = None
+
+
+class Trainer:
+    """Builds everything a run needs from its RunConfig and trains it."""
+
+    def __init__(self, cfg: RunConfig):
+        self.cfg = cfg
+        self.device = resolve_device(cfg.device)
+        if self.device.type == "cpu":
+            # Clipped weights and RMSprop's running averages produce subnormal floats, which x86 CPUs
+            # handle ~100x slower; flushing them to zero changes no result that is not ~1e-38.
+            torch.set_flush_denormal(True)
+        torch.manual_seed(cfg.seed)  # network initialization
+        self.dataset = build_dataset(cfg.dataset).to(self.device)
+        self.streams = {  # independent seeded streams: data order, latents, randomness inside losses
+            name: torch.Generator(device=self.device).manual_seed(cfg.seed * 1_000_003 + i)
+            for i, name in enumerate(("data", "z", "loss"), start=1)
+        }
+        self.variant = variant_pkg.VARIANTS.get(cfg.variant)(cfg.hyper, rng=self.streams["loss"])
+        arch = ARCHS.get(cfg.arch)
+        default_norm = arch.critic_norms[0] if arch.critic_norms else None
+        self.critic_norm = self.variant.critic_norm_rule.get(default_norm, default_norm) if default_norm else None
+        G, D = arch.build(cfg.arch_params, self.dataset.shape, self.variant.critic_kind, self.critic_norm)
+        self.G = G.to(self.device)
+        self.D = self.variant.prepare_critic(D.to(self.device))
+        self.opt_g, self.opt_d = self.variant.optimizers(self.G, self.D)
+        s = cfg.schedule
+        self.eval_real = self.dataset.heldout(s.n_eval, s.eval_seed).to(self.device)
+        bank_rng = torch.Generator().manual_seed(s.eval_seed + 1)
+        self.z_bank = torch.randn(s.n_eval, cfg.arch_params.z_dim, generator=bank_rng).to(self.device)
+        self.step = 0
+        self.train_s = self.eval_s = 0.0
+        self._reset_accumulators()
+
+    # -- the hot loop --------------------------------------------------------------------------
+    def _reset_accumulators(self) -> None:
+        self.acc_d: dict[str, torch.Tensor] = {}
+        self.acc_g: dict[str, torch.Tensor] = {}
+        self.n_d = self.n_g = 0
+
+    def _latents(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.cfg.arch_params.z_dim, device=self.device, generator=self.streams["z"])
+
+    def train_step(self) -> None:
+        """One generator step, preceded by the variant's number of critic steps. No host syncs."""
+        B, variant = self.cfg.schedule.batch_size, self.variant
+        for _ in range(variant.critic_steps(self.step)):
+            real = self.dataset.sample(B, self.streams["data"])
+            with torch.no_grad():
+                fake = self.G(self._latents(B))
+            out = variant.critic_loss(self.D, real, fake)  # VARIANT HOOK: critic loss (+ penalty)
+            self.opt_d.zero_grad(set_to_none=True)
+            out.total.backward()
+            self.opt_d.step()
+            variant.after_critic_step(self.D)  # VARIANT HOOK: constraint (e.g. clipping)
+            for k, v in out.parts.items():
+                self.acc_d[k] = self.acc_d[k] + v if k in self.acc_d else v
+            self.n_d += 1
+        self.D.requires_grad_(False)  # the generator step needs no critic parameter gradients
+        out = variant.generator_loss(self.D, self.G(self._latents(B)))  # VARIANT HOOK: generator loss
+        self.opt_g.zero_grad(set_to_none=True)
+        out.total.backward()
+        self.opt_g.step()
+        self.D.requires_grad_(True)
+        for k, v in out.parts.items():
+            self.acc_g[k] = self.acc_g[k] + v if k in self.acc_g else v
+        self.n_g += 1
+        self.step += 1
+
+    def running_gap(self) -> float | None:
+        """The critic's gap on training batches since the last evaluation (one host sync)."""
+        return float(self.acc_d["gap"] / self.n_d) if self.n_d else None
+
+    # -- evaluation ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, snapshot: Path | None) -> dict:
+        """One metrics row for the current step; resets the loss accumulators."""
+        self.G.eval()
+        self.D.eval()
+        try:
+            fake = batched(self.G, self.z_bank)
+
+            def score(x):
+                return batched(lambda b: self.variant.score(self.D, b), x)
+
+            ctx = EvalContext(fake=fake, real=self.eval_real, dataset=self.dataset, score=score, step=self.step)
+            row: dict = {"step": self.step}
+            missing: dict[str, str] = {}
+            losses = {k: float(v / self.n_d) for k, v in self.acc_d.items()}
+            losses.update({k: float(v / self.n_g) for k, v in self.acc_g.items()})
+            row["critic_gap_train"] = losses.pop("gap", None)
+            row.update(losses)
+            if not torch.isfinite(fake).all():
+                missing["*"] = "the generator's output is not finite"
+            else:
+                for name in METRICS.names():
+                    metric = METRICS.get(name)
+                    result = metric.compute(ctx)
+                    if isinstance(result, Missing):
+                        row.update({k: None for k in metric.keys})
+                        missing.update({k: result.reason for k in metric.keys})
+                    else:
+                        row.update(result)
+                if snapshot is not None and self.dataset.family == "toy":
+                    title = f"{self.cfg.run_id}  step {self.step}"
+                    save_toy_snapshot(snapshot, score, self.eval_real, fake, title)
+            if missing:
+                row["missing"] = missing
+            self._reset_accumulators()
+            return row
+        finally:
+            self.G.train()
+            self.D.train()
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {
+            "step": self.step,
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "streams": {k: g.get_state() for k, g in self.streams.items()},
+            "train_s": self.train_s,
+            "eval_s": self.eval_s,
+        }
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        torch.save(self.state(), tmp)
+        os.replace(tmp, path)
+
+    def load(self, path: Path) -> None:
+        state = torch.load(path, map_location=self.device, weights_only=True)  # cannot run pickled code
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        for k, g in self.streams.items():
+            g.set_state(state["streams"][k].cpu())
+        self.step, self.train_s, self.eval_s = state["step"], state["train_s"], state["eval_s"]
+
+
+def environment() -> dict:
+    """Package versions, git commit, host: what run.json needs to say how a number was made."""
+    import numpy
+    import ot
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(bench.__file__).parent, capture_output=True, text=True, timeout=5
+        ).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {
+        "versions": {
+            "bench": bench.__version__,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "numpy": numpy.__version__,
+            "pot": ot.__version__,
+        },
+        "git_commit": commit,
+        "host": socket.gethostname(),
+        "argv": sys.argv,
+    }
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+
+
+def run_one(cfg: RunConfig, root: Path, name: str, force: bool = False, progress: bool = True) -> RunResult:
+    """Train (or resume, or skip) one run under root/name/run_id and return its outcome."""
+    run = RunDir(root / name / cfg.run_id)
+    config = cfg.to_dict()
+    action = decide(run, config, force)
+    if action == "skip":
+        rows = read_jsonl(run.metrics)
+        rec = run.read() or {}
+        return RunResult(cfg.run_id, run.path, "skipped", action, rows[-1] if rows else {},
+                         rec.get("timings", {}).get("steps_per_s"))
+    if action == "replace":
+        move_aside(run)
+    run.path.mkdir(parents=True, exist_ok=True)
+    run.lock()
+    try:
+        return _train(cfg, run, config, action, progress)
+    finally:
+        run.unlock()
+
+
+def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: bool) -> RunResult:
+    trainer = Trainer(cfg)
+    if action == "resume":
+        trainer.load(run.ckpt)
+        run.keep_metrics_up_to(trainer.step)
+    elif run.metrics.exists():
+        atomic_write_text(run.metrics, "")  # a restart without checkpoint: earlier rows are recomputed
+    run.samples.mkdir(exist_ok=True)
+    record = {
+        "run_id": cfg.run_id,
+        "status": "running",
+        "config": config,
+        "variant": trainer.variant.describe(),
+        "critic_norm": trainer.critic_norm,
+        "data": trainer.dataset.describe(),
+        "protocol": {m: METRICS.get(m).protocol for m in METRICS.names()},
+        "device": describe_device(trainer.device),
+        **environment(),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "resumed_from_step": trainer.step if action == "resume" else None,
+        "pid": os.getpid(),
+    }
+    run.write(record)
+
+    eval_steps = set(cfg.schedule.eval_steps())
+    steps = cfg.schedule.steps
+    refresh = max(1, steps // 100)
+    start_step, start_train_s, seg_start = trainer.step, trainer.train_s, time.perf_counter()
+    status, last = "done", {}
+    bar = tqdm(total=steps, initial=trainer.step, desc=cfg.run_id, unit="step", disable=not progress,
+               dynamic_ncols=True, leave=True, file=sys.stderr)
+    try:
+        t0 = time.perf_counter()
+        while trainer.step < steps:
+            trainer.train_step()
+            bar.update(1)
+            if trainer.step in eval_steps:
+                if trainer.device.type == "cuda":
+                    torch.cuda.synchronize(trainer.device)
+                t1 = time.perf_counter()
+                trainer.train_s += t1 - t0
+                row = trainer.evaluate(run.samples / f"step_{trainer.step:07d}")
+                trainer.eval_s += time.perf_counter() - t1
+                row["wall_s"] = round(trainer.train_s + trainer.eval_s, 3)
+                run.append_metrics(row)
+                last = row
+                bar.set_postfix(gap=_fmt(row.get("critic_gap")), w1=_fmt(row.get("w1_exact")))
+                if not _finite(row):
+                    status = "diverged"
+                    break
+                trainer.save(run.ckpt)
+                t0 = time.perf_counter()
+            elif trainer.step % refresh == 0 and progress:
+                bar.set_postfix(gap=_fmt(trainer.running_gap()), refresh=False)
+    except BaseException as exc:
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", step=trainer.step,
+                      finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        run.write(record)
+        raise
+    finally:
+        bar.close()
+    trained = trainer.step - start_step
+    sps = trained / max(trainer.train_s - start_train_s, 1e-9) if trained else None
+    record.update(
+        status=status,
+        step=trainer.step,
+        finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        timings={
+            "train_s": round(trainer.train_s, 3),
+            "eval_s": round(trainer.eval_s, 3),
+            "steps_per_s": round(sps, 3) if sps else None,
+            "this_process_s": round(time.perf_counter() - seg_start, 3),
+        },
+    )
+    if status == "diverged":
+        record["diverged_at_step"] = trainer.step
+    run.write(record)
+    return RunResult(cfg.run_id, run.path, status, action, last, record["timings"]["steps_per_s"])
+
+
+def _fmt(x) -> str:
+    return "-" if x is None else f"{x:.4g}"
+
+
+def _finite(row: dict) -> bool:
+    if row.get("missing", {}).get("*"):
+        return False
+    return all(v is None or math.isfinite(v) for k, v in row.items() if isinstance(v, float))

@@ -1,0 +1,71 @@
+"""The common schedule: every variant in a sweep gets the same generator steps, batch size,
+evaluation steps, evaluation sample counts and evaluation sets.
+
+Critic steps per generator step come from the variant; everything else comes from here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from bench.errors import BenchError
+
+# Presets per data family.
+#   quick:    seconds to a minute per run on a 2-core CPU (the README demo and the tests).
+#   standard: the published protocol: Gulrajani et al.'s gan_toy.py trains 100,000 generator steps at
+#             batch 256; we train 20,000, by when every variant that converges on these mixtures
+#             has (see the README), and evaluate 20 times.
+PRESETS: dict[str, dict[str, dict[str, int]]] = {
+    "toy": {
+        # batch 64: on 2 CPU cores a critic step of the 3 x 512 MLP costs ~12 ms at 64 and ~23 ms at 256,
+        # and WGAN's 2,500 warm-up critic steps dominate a short run.
+        "quick": {"steps": 300, "batch_size": 64, "evals": 3, "n_eval": 2000},
+        "standard": {"steps": 20000, "batch_size": 256, "evals": 20, "n_eval": 2000},
+    },
+}
+
+# The held-out real set and the latent bank are drawn from this seed, the same for every run, so that
+# evaluations of different runs compare the same samples and latents.
+EVAL_SEED = 20170126  # arXiv date of the WGAN paper
+
+
+@dataclass(frozen=True)
+class Schedule:
+    family: str  # the data family whose presets this came from
+    preset: str
+    steps: int  # generator updates
+    batch_size: int
+    evals: int  # evaluation points, evenly spaced, the last at `steps`
+    n_eval: int  # held-out real samples = latent-bank size, for critic_gap, w1_exact and modes
+    eval_seed: int = EVAL_SEED
+
+    def eval_steps(self) -> list[int]:
+        """Generator steps after which the evaluator runs; identical for runs with the same schedule."""
+        return sorted({max(1, round(k * self.steps / self.evals)) for k in range(1, self.evals + 1)})
+
+    def problems(self) -> list[str]:
+        out = []
+        for name, floor in (("steps", 1), ("evals", 1), ("n_eval", 2)):
+            if getattr(self, name) < floor:
+                out.append(f"--{name.replace('_', '-')} {getattr(self, name)}: must be >= {floor}")
+        if self.batch_size < 2:
+            out.append(f"--batch-size {self.batch_size}: must be >= 2 (the critic losses average over a batch)")
+        return out
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "eval_steps": self.eval_steps()}
+
+
+def make_schedule(family: str, preset: str, **overrides: int | None) -> Schedule:
+    """The preset for a data family, with the user's overrides (None = keep the preset's value)."""
+    if family not in PRESETS or preset not in PRESETS[family]:
+        choices = ", ".join(PRESETS.get(family, {})) or "none"
+        raise BenchError(f"unknown schedule {preset!r} for {family} data; choose one of: {choices}")
+    values = dict(PRESETS[family][preset])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    schedule = Schedule(family=family, preset=preset, **values)
+    problems = schedule.problems()
+    if problems:
+        raise BenchError(f"invalid schedule: {'; '.join(problems)}")
+    return schedule

@@ -1,0 +1,176 @@
+"""The run store: results/<name>/<run-id>/ with run.json, metrics.jsonl, samples/ and ckpt/.
+
+Every JSON file is written to a temporary file and renamed, so a reader never sees half a file;
+metrics.jsonl is appended one flushed line per evaluation. A finished run is never overwritten:
+re-running it skips it, and --force moves it aside rather than deleting it. A lock file keeps two
+processes off the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import BenchError
+
+RUN_JSON = "run.json"
+METRICS = "metrics.jsonl"
+LOCK = ".lock"
+CKPT = "ckpt/last.pt"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def atomic_write_json(path: Path, obj) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def read_json(path: Path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    break  # a line cut short by a crash: everything before it is intact
+    return rows
+
+
+def check_results_root(root: Path) -> None:
+    """Fail early, before anything is written, if the results root cannot hold runs."""
+    for parent in [root, *root.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise BenchError(f"results path {parent} is a file, not a directory; pass --results DIR with a directory")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise BenchError(f"results path {parent} is not writable; pass --results DIR with a writable directory")
+            return
+
+
+@dataclass
+class RunDir:
+    path: Path
+
+    @property
+    def run_json(self) -> Path:
+        return self.path / RUN_JSON
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / METRICS
+
+    @property
+    def ckpt(self) -> Path:
+        return self.path / CKPT
+
+    @property
+    def samples(self) -> Path:
+        return self.path / "samples"
+
+    def read(self) -> dict | None:
+        return read_json(self.run_json) if self.run_json.exists() else None
+
+    def write(self, record: dict) -> None:
+        atomic_write_json(self.run_json, record)
+
+    def append_metrics(self, row: dict) -> None:
+        with open(self.metrics, "a") as f:
+            f.write(json.dumps(row, sort_keys=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def keep_metrics_up_to(self, step: int) -> None:
+        """On resume: drop rows past the checkpoint's step (they will be recomputed identically)."""
+        rows = [r for r in read_jsonl(self.metrics) if r["step"] <= step]
+        atomic_write_text(self.metrics, "".join(json.dumps(r) + "\n" for r in rows))
+
+    # -- locking ---------------------------------------------------------------------------------
+    def lock(self) -> None:
+        """Take the run's lock file, or raise naming the process that holds it."""
+        lock = self.path / LOCK
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+        for _ in range(2):
+            try:
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    holder = read_json(lock)
+                except (OSError, json.JSONDecodeError):
+                    holder = {}
+                if holder.get("host") == me["host"] and not _alive(holder.get("pid", -1)):
+                    lock.unlink(missing_ok=True)  # stale: its process is gone from this host
+                    continue
+                raise BenchError(
+                    f"run {self.path} is in use by pid {holder.get('pid', '?')} on {holder.get('host', '?')} "
+                    f"(lock file {lock}); wait for it to finish, or delete the lock file if that process is gone"
+                ) from None
+            with os.fdopen(fd, "w") as f:
+                json.dump(me, f)
+            return
+
+    def unlock(self) -> None:
+        (self.path / LOCK).unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def decide(run: RunDir, config: dict, force: bool) -> str:
+    """What to do with a run directory: 'new', 'resume', 'restart' or 'skip'.
+
+    Raises when the directory holds a different configuration (unless force).
+    """
+    record = run.read()
+    if record is None:
+        return "new"
+    if force:
+        return "replace"
+    if record.get("config") != config:
+        raise BenchError(
+            f"{run.path} holds a run with a different configuration; choose another --name, "
+            f"or pass --force to move it aside and start again"
+        )
+    if record.get("status") in ("done", "diverged"):
+        return "skip"
+    return "resume" if run.ckpt.exists() else "restart"
+
+
+def move_aside(run: RunDir) -> Path:
+    """--force: keep the old run under a new name instead of deleting it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = run.path.with_name(f"{run.path.name}.replaced-{stamp}")
+    os.replace(run.path, target)
+    return target

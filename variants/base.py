@@ -1,0 +1,142 @@
+"""The variant interface: a variant states its hyperparameters and its losses; the runner owns the loop.
+
+A variant never calls backward() or step(). The runner asks it, in order:
+    critic_steps(gen_step)        how many critic updates before this generator update
+    prepare_critic(D)             once, before training (e.g. spectral normalization)
+    critic_loss(D, real, fake)    -> LossOut, backpropagated into D
+    after_critic_step(D)          after each critic update (e.g. weight clipping)
+    generator_loss(D, fake)       -> LossOut, backpropagated into G
+and `score(D, x)` gives the critic's "realness" per sample (higher = more real); the runner records
+E[score(real)] - E[score(fake)] on held-out data for every variant as `critic_gap`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+
+class LossOut(NamedTuple):
+    """A loss to backpropagate and its named parts (detached scalars, logged for every variant)."""
+
+    total: Tensor
+    parts: dict[str, Tensor]
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """Hyperparameters common to every variant; subclasses add their knobs and paper defaults.
+
+    Every field can be overridden from the command line with `--set name=value`.
+    """
+
+    optimizer: str = "adam"  # adam | rmsprop
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5  # Adam only
+    beta2: float = 0.999  # Adam only
+    n_critic: int = 1  # critic updates per generator update
+
+    def problems(self) -> list[str]:
+        """What is wrong with these values, as '<name>=<value>: <why>' strings (empty when valid)."""
+        out = []
+        if self.optimizer not in ("adam", "rmsprop"):
+            out.append(f"optimizer={self.optimizer}: must be adam or rmsprop")
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                out.append(f"{name}={getattr(self, name)}: must be > 0")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                out.append(f"{name}={getattr(self, name)}: must be in [0, 1)")
+        if self.n_critic < 1:
+            out.append(f"n_critic={self.n_critic}: must be >= 1")
+        return out
+
+
+class Variant:
+    """Base class. Subclasses set the class attributes and implement `critic_loss_from_scores`
+    and `generator_loss_from_scores` (or override `critic_loss` / `generator_loss`)."""
+
+    name: ClassVar[str]
+    Hyper: ClassVar[type[Hyper]] = Hyper
+    critic_kind: ClassVar[str] = "scalar"  # "scalar" (D: x -> [N]) or "autoencoder" (D: x -> (recon, code))
+    # True where E[D(x)] - E[D(G(z))] is, by the variant's theory, a (scaled) Wasserstein-1 estimate.
+    estimates_wasserstein: ClassVar[bool] = False
+    gap_meaning: ClassVar[str] = ""  # what the critic gap is for this variant, written into run.json
+    # Normalization the critic may not use, and what replaces it (recorded in run.json).
+    critic_norm_rule: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, hp: Hyper, rng: torch.Generator | None = None):
+        self.hp = hp
+        self.rng = rng  # the run's seeded stream, for any randomness inside a loss (e.g. GP's eps)
+
+    # -- schedule ------------------------------------------------------------------------------
+    def critic_steps(self, gen_step: int) -> int:
+        """Critic updates to run before generator update number `gen_step` (0-based)."""
+        return self.hp.n_critic
+
+    # -- constraints ---------------------------------------------------------------------------
+    def prepare_critic(self, D: nn.Module) -> nn.Module:
+        return D
+
+    @torch.no_grad()
+    def after_critic_step(self, D: nn.Module) -> None:
+        pass
+
+    # -- losses --------------------------------------------------------------------------------
+    def score(self, D: nn.Module, x: Tensor) -> Tensor:
+        """Per-sample realness, shape [N]."""
+        return D(x).view(-1)
+
+    def critic_loss(self, D: nn.Module, real: Tensor, fake: Tensor) -> LossOut:
+        s_real, s_fake = self.score(D, real), self.score(D, fake)
+        loss = self.critic_loss_from_scores(s_real, s_fake)
+        parts = {"d_loss": loss.detach(), "gap": (s_real.mean() - s_fake.mean()).detach()}
+        penalty = self.penalty(D, real, fake)
+        if penalty is not None:
+            parts["penalty"] = penalty.detach()
+            loss = loss + penalty
+        return LossOut(loss, parts)
+
+    def generator_loss(self, D: nn.Module, fake: Tensor) -> LossOut:
+        loss = self.generator_loss_from_scores(self.score(D, fake))
+        return LossOut(loss, {"g_loss": loss.detach()})
+
+    def penalty(self, D: nn.Module, real: Tensor, fake: Tensor) -> Tensor | None:
+        """An extra critic term, already weighted (e.g. the gradient penalty); None for no term."""
+        return None
+
+    def critic_loss_from_scores(self, s_real: Tensor, s_fake: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def generator_loss_from_scores(self, s_fake: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    # -- optimizers ----------------------------------------------------------------------------
+    def optimizers(self, G: nn.Module, D: nn.Module) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+        hp = self.hp
+        if hp.optimizer == "rmsprop":
+            return torch.optim.RMSprop(G.parameters(), lr=hp.lr_g), torch.optim.RMSprop(D.parameters(), lr=hp.lr_d)
+        betas = (hp.beta1, hp.beta2)
+        return (
+            torch.optim.Adam(G.parameters(), lr=hp.lr_g, betas=betas),
+            torch.optim.Adam(D.parameters(), lr=hp.lr_d, betas=betas),
+        )
+
+    @classmethod
+    def describe(cls) -> dict:
+        """What run.json records about the variant beyond its hyperparameters."""
+        return {
+            "critic_kind": cls.critic_kind,
+            "estimates_wasserstein": cls.estimates_wasserstein,
+            "gap_meaning": cls.gap_meaning,
+            "critic_norm_rule": dict(cls.critic_norm_rule),
+        }
+
+
+def hyper_fields(cls: type[Hyper]) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
