@@ -27,3 +27,20 @@ def read_rows(run_dir: Path) -> list[dict]:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def cli_inprocess(capsys):
+    """Call the CLI's entry point in this process (no interpreter start-up): -> (exit code, stdout, stderr)."""
+    from bench.cli import main
+
+    def call(*args: str):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as e:
+            code = e.code or 0
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return call
