@@ -21,6 +21,8 @@ from bench.arch.base import DEFAULT_Z_DIM
 from bench.data import DATASETS, build_dataset
 from bench.errors import BenchError
 from bench.schedule import Schedule, make_schedule
+from bench.speed import Speed
+from bench.speed import check as check_speed
 from variants.base import Hyper
 
 
@@ -35,6 +37,7 @@ class RunConfig:
     arch_params: ArchParams
     device: str = "auto"  # auto | cpu | cuda (resolved when the run starts)
     sets: tuple[tuple[str, str], ...] = ()  # the --set overrides that apply to this run, as typed
+    speed: Speed = Speed()  # how it runs (--compile, --pack, --tf32); not part of run_id (bench.speed)
 
     @property
     def run_id(self) -> str:
@@ -54,7 +57,9 @@ class RunConfig:
         return out
 
     def to_dict(self) -> dict:
-        return {
+        """The run's identity as run.json records it (and a resumed run must match). Capture and
+        packing are not in it: they do not change what is computed. TF32 does, so it is, when on."""
+        out = {
             "variant": self.variant,
             "arch": self.arch,
             "dataset": self.dataset,
@@ -65,6 +70,9 @@ class RunConfig:
             "arch_params": dataclasses.asdict(self.arch_params),
             "sets": dict(self.sets),
         }
+        if self.speed.tf32:
+            out["tf32"] = True
+        return out
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -137,6 +145,7 @@ def plan_runs(
     evals: int | None = None,
     device: str = "auto",
     sets: dict[str, str] | None = None,
+    speed: Speed | None = None,
 ) -> list[RunConfig]:
     """Resolve and validate every run before any of them starts (so bad input writes nothing)."""
     sets = sets or {}
@@ -152,6 +161,8 @@ def plan_runs(
     if device not in ("auto", "cpu", "cuda"):
         raise BenchError(f"unknown --device {device!r}; choose one of: auto, cpu, cuda")
     schedule = make_schedule(data.family, preset, steps=steps, batch_size=batch_size, evals=evals)
+    speed = speed or Speed()
+    check_speed(speed, device, variant_classes)
 
     known = {f.name for f in dataclasses.fields(arch_obj.Params)}
     for cls in variant_classes:
@@ -171,5 +182,5 @@ def plan_runs(
         hyper, hyper_sets = _apply(cls.Hyper, sets, f"variant {name}")
         applied = tuple(sorted({**arch_sets, **hyper_sets}.items()))
         for seed in seeds:
-            runs.append(RunConfig(name, arch, dataset, seed, schedule, hyper, arch_params, device, applied))
+            runs.append(RunConfig(name, arch, dataset, seed, schedule, hyper, arch_params, device, applied, speed))
     return runs
