@@ -182,5 +182,6 @@ def plan_runs(
         hyper, hyper_sets = _apply(cls.Hyper, sets, f"variant {name}")
         applied = tuple(sorted({**arch_sets, **hyper_sets}.items()))
         for seed in seeds:
-            runs.append(RunConfig(name, arch, dataset, seed, schedule, hyper, arch_params, device, applied, speed))
+            runs.append(RunConfig(name, arch, dataset, seed, schedule, hyper, arch_params, device, applied,
+                                  speed=speed))
     return runs

@@ -36,9 +36,7 @@ from tqdm.auto import tqdm
 
 from bench.capture import Stepper, set_capturable
 from bench.config import RunConfig
-from bench.data import build_dataset
-from bench.runner import (RunResult, Trainer, _finite, _fmt, accumulate, finish_record, resolve_device, run_one,
-                          start_record)
+from bench.runner import RunResult, Trainer, _finite, _fmt, accumulate, finish_record, run_one, start_record
 from bench.store import RunDir, atomic_write_text, decide, move_aside
 from variants.base import LossOut
 
@@ -283,21 +281,20 @@ def run_pack(cfgs: list[RunConfig], root: Path, name: str, force: bool = False,
             m.run.path.mkdir(parents=True, exist_ok=True)
             m.run.lock()
             locked.append(m.run)
-        if todo:
-            dataset = build_dataset(todo[0].cfg.dataset).to(resolve_device(todo[0].cfg.device))
-            for m in todo:
-                m.trainer = Trainer(m.cfg, dataset=dataset)
-                if m.action == "resume":
-                    m.trainer.load(m.run.ckpt)
-                    m.run.keep_metrics_up_to(m.trainer.step)
-                elif m.run.metrics.exists():
-                    atomic_write_text(m.run.metrics, "")  # a restart without checkpoint: rows are recomputed
-            by_step: dict[int, list[_Member]] = {}
-            for m in todo:  # members resumed from different steps cannot share a pack
-                by_step.setdefault(m.trainer.step, []).append(m)
-            for group in by_step.values():
-                for m, result in zip(group, _train_pack(group, progress)):
-                    results[m.cfg.run_id] = result
+        for i, m in enumerate(todo):
+            # one data set for all members: the first member's, built as a single run builds it
+            m.trainer = Trainer(m.cfg, dataset=todo[0].trainer.dataset if i else None)
+            if m.action == "resume":
+                m.trainer.load(m.run.ckpt)
+                m.run.keep_metrics_up_to(m.trainer.step)
+            elif m.run.metrics.exists():
+                atomic_write_text(m.run.metrics, "")  # a restart without checkpoint: rows are recomputed
+        by_step: dict[int, list[_Member]] = {}
+        for m in todo:  # members resumed from different steps cannot share a pack
+            by_step.setdefault(m.trainer.step, []).append(m)
+        for group in by_step.values():
+            for m, result in zip(group, _train_pack(group, progress)):
+                results[m.cfg.run_id] = result
     finally:
         for run in locked:
             run.unlock()

@@ -10,11 +10,12 @@ asked for, and a TF32 run's config says so (resuming it without --tf32 is refuse
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from dataclasses import dataclass
 
-import torch
+import click
 
 from bench.errors import BenchError
 
@@ -34,6 +35,8 @@ class Speed:
 
 def device_is_cuda(device: str) -> bool:
     """Whether a run with --device `device` trains on CUDA (auto: when PyTorch sees a CUDA device)."""
+    import torch  # (here, not at the top: `bench --help` should not wait for torch)
+
     return device == "cuda" or (device == "auto" and torch.cuda.is_available())
 
 
@@ -67,7 +70,7 @@ def check(speed: Speed, device: str, variant_classes) -> None:
                                  f"under torch.func.vmap); run it without --pack")
 
 
-def resolve_compile(requested: str, device: torch.device) -> tuple[str, str]:
+def resolve_compile(requested: str, device) -> tuple[str, str]:
     """The mode to use and why. `auto` picks CUDA graphs on CUDA: every built-in variant's steps
     (gradient penalty, clipping, spectral norm included) capture, and one replay per step beats
     torch.compile's separately launched forward/backward/optimizer pieces. On the CPU it picks none:
@@ -80,11 +83,13 @@ def resolve_compile(requested: str, device: torch.device) -> tuple[str, str]:
     return "none", "auto: plain eager steps on the CPU"
 
 
-def set_tf32(device: torch.device, on: bool) -> None:
+def set_tf32(device, on: bool) -> None:
     """Allow TF32 in CUDA matmuls and convolutions only when asked (PyTorch allows it in cuDNN
     convolutions by default, which would make image runs silently less precise)."""
     if device.type != "cuda":
         return
+    import torch
+
     precision = "tf32" if on else "ieee"
     matmul, conv = torch.backends.cuda.matmul, torch.backends.cudnn
     if hasattr(matmul, "fp32_precision"):  # PyTorch >= 2.9
@@ -93,3 +98,23 @@ def set_tf32(device: torch.device, on: bool) -> None:
     else:
         matmul.allow_tf32 = on
         conv.allow_tf32 = on
+
+
+def click_options(fn):
+    """`--compile`, `--pack`, `--tf32` for a click command; the command receives them as `speed=Speed(...)`."""
+
+    @click.option("--compile", "compile_mode", type=click.Choice(COMPILE_MODES), default="auto", show_default=True,
+                  help="How each training step runs: none (eager), graph (captured once as a CUDA graph, then "
+                       "replayed), compile (torch.compile); auto = graph on CUDA, none on the CPU. Recorded in "
+                       "run.json; does not change the run id or, beyond float rounding, the numbers.")
+    @click.option("--pack", type=int, default=1, show_default=True, metavar="K",
+                  help="Train up to K runs that differ only in seed together, with stacked parameters (batched "
+                       "matmuls); each writes its own run directory as if it had run alone.")
+    @click.option("--tf32", is_flag=True,
+                  help="Allow TF32 in CUDA matmuls and convolutions (faster, ~1e-3 relative precision); "
+                       "recorded in the run's config.")
+    @functools.wraps(fn)
+    def command(*args, compile_mode, pack, tf32, **kwargs):
+        return fn(*args, speed=Speed(compile=compile_mode, pack=pack, tf32=tf32), **kwargs)
+
+    return command
