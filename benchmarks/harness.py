@@ -10,6 +10,7 @@ Warm-up steps (CUDA-graph capture, torch.compile, cuDNN autotuning, allocator gr
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -139,17 +140,23 @@ def report(title: str, contestants: list[Contestant], rates: dict[str, list[floa
     width = max(len(r["contestant"]) for r in rows)
     print(f"{'contestant':<{width}}  {'gen steps/s':>11}  {'run-steps/s':>11}  {'x plain':>7}", file=file)
     for r in rows:
-        print(f"{r['contestant']:<{width}}  {r['gen_steps_per_s']:>11.1f}  {r['run_steps_per_s']:>11.1f}  "
+        print(f"{r['contestant']:<{width}}  {_num(r['gen_steps_per_s']):>11}  {_num(r['run_steps_per_s']):>11}  "
               f"{r['x_plain']:>7.2f}", file=file)
     return rows
 
 
+def _num(x: float) -> str:
+    """Three significant figures at least, no exponent: 0.213, 5.27, 41.3, 1302."""
+    return f"{x:.{max(0, 2 - int(math.floor(math.log10(x))))}f}" if x > 0 else "0"
+
+
 def main(run: Callable[[argparse.Namespace], None], description: str, argv=None, **defaults) -> None:
+    """Parse the arguments and run; a problem the user can fix is one line on stderr and exit 2."""
     args = parse_args(description, argv, **defaults)
     try:
         run(args)
     except BenchError as e:
-        print(f"benchmark: error: {e}", file=sys.stderr)
+        print(f"benchmark: error: {description.split(':')[0]}: {e}", file=sys.stderr)
         sys.exit(2)
 
 

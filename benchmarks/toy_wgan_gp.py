@@ -41,4 +41,4 @@ def run(args) -> None:
 
 
 if __name__ == "__main__":
-    main(run, __doc__.split("\n\n")[0], batch_size=256)
+    main(run, "Toy WGAN-GP: generator steps/s, our runner vs a plain PyTorch loop", batch_size=256)
