@@ -65,8 +65,12 @@ class GraphedStep:
         graph = torch.cuda.CUDAGraph()
         for gen in self.generators:  # custom generators must be registered to be used in a capture
             graph.register_generator_state(gen)
-        with torch.cuda.graph(graph):  # records the kernels without running them
-            self.fn()
+        try:
+            with torch.cuda.graph(graph):  # records the kernels without running them
+                self.fn()
+        except RuntimeError as e:  # e.g. a host read (.item(), .cpu()) inside a variant's hook
+            raise RuntimeError(f"capturing {self.fn.__name__} as a CUDA graph failed: a step must not read "
+                               f"device values on the host; run with --compile none ({e})") from e
         self.graph = graph
         graph.replay()  # ... so this is the step's first execution
 

@@ -125,6 +125,17 @@ def test_compiled_steps_agree_with_eager_steps_on_the_cpu(variant):
     assert_same_training(eager, compiled, variant, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
+def test_compiled_packed_steps_agree_with_eager_packed_steps_on_the_cpu():
+    def packed(mode):
+        return PackedTrainer([Trainer(c) for c in config("wgan-gp", speed=Speed(compile=mode, pack=2), seeds=(0, 1))])
+
+    eager, compiled = train(packed("none"), 3), train(packed("compile"), 3)
+    assert compiled.stepper.mode == "compile"
+    assert_close(dict(compiled.D.named_parameters()), dict(eager.D.named_parameters()), rtol=1e-4, atol=1e-5)
+    assert_close(dict(compiled.G.named_parameters()), dict(eager.G.named_parameters()), rtol=1e-4, atol=1e-5)
+
+
 # -- on a CUDA device --------------------------------------------------------------------------------
 gpu = pytest.mark.gpu
 
