@@ -44,9 +44,9 @@ def _files_in(folder: Path) -> dict[str, Path] | None:
     return found
 
 
-def find_files(data_root=None, system: Path = SYSTEM_DIR) -> tuple[str, dict[str, Path]] | None:
+def find_files(data_root=None) -> tuple[str, dict[str, Path]] | None:
     """(which root, {role: path}) for the first root holding all four files, else None."""
-    for label, root in search_roots(data_root, system):
+    for label, root in search_roots(data_root, SYSTEM_DIR):
         for sub in SUBDIRS:
             files = _files_in(root / sub)
             if files:
@@ -65,12 +65,12 @@ def load_idx_pair(images: Path, labels: Path, fix: str) -> tuple[torch.Tensor, t
     return pad_to_32(torch.from_numpy(x.copy()).unsqueeze(1)), torch.from_numpy(y.astype("int64"))
 
 
-def fashion_mnist(data_root=None, download: bool = False, system: Path = SYSTEM_DIR, **_) -> ImageTensors:
+def fashion_mnist(data_root=None, download: bool = False, **_) -> ImageTensors:
     if download:
         _download(data_root)
-    hit = find_files(data_root, system)
+    hit = find_files(data_root)
     if hit is None:
-        looked = describe_roots(search_roots(data_root, system))
+        looked = describe_roots(search_roots(data_root, SYSTEM_DIR))
         raise BenchError(
             f"fashion-mnist: no IDX files ({FILES['train_images']}[.gz] ...) found in {looked}; "
             f"install them with `apt-get install {APT_PACKAGE}`, or pass --data-root DIR --download to fetch them"
