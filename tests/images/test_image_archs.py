@@ -128,3 +128,28 @@ def test_evaluation_uses_batch_statistics_and_leaves_running_statistics_alone():
     for k, v in G.named_buffers():
         assert torch.equal(v, buffers[k]), f"{k} changed during evaluation"
     assert G.training and D.training
+
+
+def test_resume_matches_an_uninterrupted_run_with_batch_norm(fashion_root, no_system_data, tmp_path):
+    """Evaluation leaves no trace and the data stream is checkpointed: stop-and-resume == straight."""
+    torch.set_num_threads(1)
+    straight = trainer_for("gan", "dcgan", fashion_root)
+    for _ in range(2):
+        straight.train_step()
+    straight.evaluate(None)
+    for _ in range(2):
+        straight.train_step()
+
+    first = trainer_for("gan", "dcgan", fashion_root)
+    for _ in range(2):
+        first.train_step()
+    first.evaluate(None)
+    first.save(tmp_path / "last.pt")
+    resumed = trainer_for("gan", "dcgan", fashion_root)
+    resumed.load(tmp_path / "last.pt")
+    for _ in range(2):
+        resumed.train_step()
+    for a, b in zip(straight.G.state_dict().values(), resumed.G.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    for a, b in zip(straight.D.state_dict().values(), resumed.D.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
