@@ -26,10 +26,10 @@ from tqdm.auto import tqdm
 import bench
 import variants as variant_pkg
 from bench.arch import ARCHS
+from bench.arch.norms import evaluation_mode
 from bench.config import RunConfig
 from bench.data import build_dataset
 from bench.metrics import METRICS, EvalContext, Missing
-from bench.arch.norms import evaluation_mode
 from bench.plots import save_image_grid, save_toy_snapshot
 from bench.store import RunDir, atomic_write_text, decide, move_aside, read_jsonl
 
