@@ -235,3 +235,16 @@ def test_folder_run_id_is_a_folder_name_and_path_independent_of_cwd(tmp_path, mo
     assert rel.dataset == f"folder:{tmp_path / 'My Pics'}"
     assert "/" not in rel.run_id and rel.run_id.startswith("gan-dcgan-folder-my-pics-")
     assert isinstance(rel, RunConfig)
+
+
+def test_search_order_data_root_then_bench_data(fashion_root, tmp_path, monkeypatch, no_system_data):
+    write_mnist_like(tmp_path / "env" / "fashion-mnist", 10, 5, gz=True)
+    monkeypatch.setenv("BENCH_DATA", str(tmp_path / "env"))
+    assert build_dataset("fashion-mnist", data_root=str(fashion_root)).describe()["found_via"] == "--data-root"
+    assert build_dataset("fashion-mnist", data_root=str(tmp_path)).describe()["found_via"] == "$BENCH_DATA"
+
+
+@pytest.mark.parametrize("name", ["fashion-mnist", "mnist", "cifar10"])
+def test_download_needs_a_place_to_save(name, no_system_data):
+    with pytest.raises(BenchError, match="--download needs somewhere to save"):
+        build_dataset(name, download=True)
