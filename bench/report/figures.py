@@ -29,7 +29,6 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from scipy.ndimage import median_filter  # noqa: E402
 
-from bench.plots import draw_toy  # noqa: E402
 from bench.report.load import FINISHED, GROUP, Results  # noqa: E402
 from bench.report.measures import ESTIMATE, curve_key, measure, quality_keys  # noqa: E402
 from bench.report.tables import per_run_values  # noqa: E402
@@ -226,6 +225,8 @@ def toy(res: Results, out: Path) -> list[Figure]:
         table = [(r, snaps) for r, snaps in table if snaps]
         if not table:
             continue  # not toy data, or runs from before snapshots were saved
+        from bench.plots import draw_toy  # imports torch: only when there are toy snapshots to draw
+
         ncols = max(len(s) for _, s in table)
         fig, axes = plt.subplots(len(table), ncols, figsize=(2.3 * ncols, 2.3 * len(table)), squeeze=False)
         for i, (r, snaps) in enumerate(table):

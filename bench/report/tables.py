@@ -115,7 +115,7 @@ def quality_display(summary: pd.DataFrame, counts: pd.DataFrame, which: str) -> 
     idx = _index_cols(counts)
     done = counts.set_index(GROUP)[FINISHED]
     s = summary[summary["which"] == which]
-    keys = list(dict.fromkeys(s["measure"]))
+    keys = list(dict.fromkeys(s.loc[s["n"] > 0, "measure"]))  # a measure no finished run has: no column
     if which == "best":
         keys = [k for k in keys if measure(k).direction]
     rows = []
@@ -173,7 +173,8 @@ def runs_display(res: Results) -> pd.DataFrame:
     why = []
     for _, row in r.iterrows():
         if row["status"] == "diverged":
-            why.append(f"non-finite value at step {row['diverged_at_step']}")
+            at = row["diverged_at_step"]
+            why.append(f"non-finite value at step {'?' if pd.isna(at) else int(at)}")
         elif row["status"] == "failed":
             why.append(str(row["error"] or ""))
         elif row["status"] == "interrupted":
