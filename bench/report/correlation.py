@@ -164,9 +164,11 @@ def _pairs(rows: pd.DataFrame, key: str, diff: bool) -> tuple[np.ndarray, np.nda
 
 
 def _matched(rows: pd.DataFrame, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """[runs, steps] matrices of the estimate and the measure, runs in seed order, at the steps where
+    every run has both values."""
     gap = rows.pivot_table(index="run", columns="step", values=ESTIMATE, aggfunc="first")
     q = rows.pivot_table(index="run", columns="step", values=key, aggfunc="first").reindex_like(gap)
-    runs = rows["run"].unique()
+    runs = rows.sort_values(["seed", "run"])["run"].unique()
     gap, q = gap.reindex(runs), q.reindex(runs)
     ok = np.isfinite(gap.to_numpy(float)).all(0) & np.isfinite(q.to_numpy(float)).all(0)
     return gap.to_numpy(float)[:, ok], q.to_numpy(float)[:, ok]
