@@ -30,7 +30,8 @@ CSV_NAMES = {"status": "status.csv", "final": "quality_final.csv", "best": "qual
 LATEX_SYMBOLS = {"±": r"$\pm$", "↓": r"$\downarrow$", "↑": r"$\uparrow$", "ρ": r"$\rho$", "τ": r"$\tau$",
                  "Δ": r"$\Delta$", "−": "$-$", "–": "--", "—": "---", "·": r"$\cdot$", "×": r"$\times$", "≥": r"$\geq$"}
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                 "<": r"\textless{}", ">": r"\textgreater{}"}
 
 
 def _write(path: Path, text: str) -> None:
