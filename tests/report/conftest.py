@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tree import write_tree
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def bench(*args: str, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    """`python -m bench ...` from this checkout, as a user would run it."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, cwd=cwd or REPO,
-                          env=env, timeout=timeout)
+from report_helpers import bench
+from report_tree import write_tree
 
 
 @pytest.fixture(scope="session")
