@@ -15,7 +15,8 @@ from dataclasses import dataclass
 ESTIMATE = "critic_gap"  # the critic's held-out estimate E[D(x)] - E[D(G(z))]
 
 # Keys that describe training, not sample quality; never tabulated as quality.
-DIAGNOSTICS = frozenset({"step", "wall_s", "critic_gap", "critic_gap_train", "d_loss", "g_loss", "penalty", "pull_away"})
+DIAGNOSTICS = frozenset({"step", "wall_s", "critic_gap", "critic_gap_train", "d_loss", "g_loss", "penalty",
+                         "pull_away"})
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,9 @@ def test_runs_are_labelled_and_replaced_runs_left_out(res):
     assert failed["error"].startswith("RuntimeError: boom")
     # The long frame holds every numeric value of every run, and the reason for each missing one.
     cifar = res.long[res.long["dataset"] == "cifar10"]
-    assert set(cifar.loc[cifar["metric"] == "precision", "missing"]) == {"no feature extractor weights for precision/recall"}
-    assert cifar.loc[cifar["metric"] == "precision", "value"].isna().all()
+    precision = cifar[cifar["metric"] == "precision"]
+    assert set(precision["missing"]) == {"no feature extractor weights for precision/recall"}
+    assert precision["value"].isna().all()
     one = res.long[(res.long["run_id"] == "wgan-mlp-8gaussians-s1") & (res.long["metric"] == "w1_exact")]
     np.testing.assert_allclose(one.sort_values("step")["value"], series("8gaussians", "wgan", 1)["w1_exact"])
 
@@ -53,7 +54,8 @@ def test_quality_keys_skip_diagnostics_and_uncertainties(res):
 def test_status_counts(res):
     c = status_counts(res).set_index(["dataset", "variant", "arch"])
     gan = c.loc[("8gaussians", "gan", "mlp")]
-    assert (gan["runs"], gan["done"], gan["running"], gan["interrupted"], gan["diverged"], gan["failed"]) == (6, 2, 1, 1, 1, 1)
+    by_status = [gan[c] for c in ("runs", "done", "running", "interrupted", "diverged", "failed")]
+    assert by_status == [6, 2, 1, 1, 1, 1]
     sps = np.array([10.0 + s for s in done_seeds(("8gaussians", "gan", "mlp"))])  # tree.py: 10 + seed
     assert gan["steps_per_s_mean"] == pytest.approx(sps.mean())
     assert gan["steps_per_s_std"] == pytest.approx(sps.std(ddof=1))
