@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from report_helpers import bench
-from report_tree import write_tree
+from tests.conftest import run_cli as bench
+from .report_tree import write_tree
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ from matplotlib import image as mpimg
 from bench.cli import main
 from bench.report.load import load
 from bench.report.tables import quality_summary
-from report_helpers import bench
-from report_tree import RUNS, series
+from tests.conftest import run_cli as bench
+from .report_tree import RUNS, series
 
 FIGURES = ["1-curves-8gaussians", "1-curves-cifar10", "2-scatter-8gaussians", "2-scatter-cifar10",
            "3-toy-8gaussians", "4-samples-8gaussians", "4-samples-cifar10", "5-final-8gaussians",

@@ -11,7 +11,7 @@ from html import escape, unescape
 
 import pytest
 
-from report_tree import HOSTILE
+from .report_tree import HOSTILE
 
 N_FIGURES = 9  # see test_report_cli.FIGURES
 TITLES = ["Runs", "Final quality (mean ± sd over seeds)", "Best quality over training (mean ± sd over seeds)",

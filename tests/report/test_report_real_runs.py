@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from report_helpers import bench
+from tests.conftest import run_cli as bench
 
 
 def test_report_reads_what_bench_run_writes(tmp_path):

@@ -13,7 +13,7 @@ from bench.report import correlation as C
 from bench.report.load import load
 from bench.report.measures import quality_keys
 from bench.report.tables import quality_display, quality_summary, status_counts
-from report_tree import RUNS, STEPS, series
+from .report_tree import RUNS, STEPS, series
 
 GROUPS = {("8gaussians", "wgan", "mlp"): ["w1_exact", "modes", "hq_frac", "my_score"],
           ("8gaussians", "gan", "mlp"): ["w1_exact", "modes", "hq_frac", "my_score"],
