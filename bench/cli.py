@@ -108,6 +108,11 @@ def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, n_eva
     print_summary(outcomes, results / name)
 
 
+from bench.report.command import report_cmd  # noqa: E402  (its heavy imports happen when it runs)
+
+cli.add_command(report_cmd)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: click's own usage errors and our BenchErrors become one line and exit code 2."""
     try:
