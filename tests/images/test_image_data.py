@@ -15,8 +15,7 @@ from bench.config import RunConfig, plan_runs
 from bench.data import build_dataset
 from bench.data.idx import read_idx, write_idx
 from bench.errors import BenchError
-
-from conftest import write_cifar, write_mnist_like, write_pngs  # noqa: E402  (tests/images/conftest.py)
+from tests.images.files import write_cifar, write_mnist_like, write_pngs
 
 SYSTEM_FASHION = Path("/usr/share/datasets/fashion-mnist")
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import run_bench  # noqa: E402  (tests/images/conftest.py)
+from tests.conftest import run_cli
 
 # One variant per architecture, so that every critic kind and normalization rule runs end to end.
 CASES = [("mlp", "wgan", "none"), ("dcgan", "wgan-gp", "layer"), ("dcgan-nobn", "ebgan", "batch"),
@@ -27,7 +27,7 @@ def test_bench_run_on_images(arch, variant, norm, fashion_root, tmp_path, monkey
             "--n-eval", "12", "--device", "cpu", "--results", str(tmp_path / "res"), "--name", "t",
             "--no-progress", *sets]
     if arch == "dcgan":  # one of them through a real `python -m bench` process
-        proc = run_bench(*args, cwd=tmp_path, env={"BENCH_DATA": ""})
+        proc = run_cli(*args, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-3000:]
     else:  # the others in-process (the same CLI code, without paying the imports again)
         from bench.cli import main
