@@ -1,4 +1,4 @@
-"""Pictures a run writes as it trains: toy samples over the critic's contour map."""
+"""Pictures a run writes as it trains: toy samples over the critic's contour map; image sample grids."""
 
 from __future__ import annotations
 
@@ -56,3 +56,18 @@ def save_toy_snapshot(path: Path, score, real: torch.Tensor, fake: torch.Tensor,
     fig.tight_layout()
     fig.savefig(path.with_suffix(".png"))
     plt.close(fig)
+
+
+GRID_SAMPLES = 64  # an 8 x 8 grid
+
+
+def save_image_grid(path: Path, fake: torch.Tensor) -> None:
+    """Write <path>.png: the first 64 samples of the fixed latent bank, 8 per row, [-1, 1] -> [0, 255].
+
+    The latent bank is the same for every run and step, so grids of one run show the same latents
+    getting better, and grids of different runs are comparable cell by cell.
+    """
+    from torchvision.utils import save_image
+
+    save_image(fake[:GRID_SAMPLES].float().cpu(), path.with_suffix(".png"), nrow=8, padding=2,
+               normalize=True, value_range=(-1, 1))

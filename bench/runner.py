@@ -26,10 +26,11 @@ from tqdm.auto import tqdm
 import bench
 import variants as variant_pkg
 from bench.arch import ARCHS
+from bench.arch.norms import evaluation_mode
 from bench.config import RunConfig
 from bench.data import build_dataset
 from bench.metrics import METRICS, EvalContext, Missing
-from bench.plots import save_toy_snapshot
+from bench.plots import save_image_grid, save_toy_snapshot
 from bench.store import RunDir, atomic_write_text, decide, move_aside, read_jsonl
 
 EVAL_BATCH = 1000  # samples per forward pass at evaluation
@@ -70,7 +71,8 @@ class Trainer:
             # handle ~100x slower; flushing them to zero changes no result that is not ~1e-38.
             torch.set_flush_denormal(True)
         torch.manual_seed(cfg.seed)  # network initialization
-        self.dataset = build_dataset(cfg.dataset).to(self.device)
+        # plan_runs already found (and, with --download, fetched) the files; here they are only read.
+        self.dataset = build_dataset(cfg.dataset, data_root=cfg.data_root).to(self.device)
         self.streams = {  # independent seeded streams: data order, latents, randomness inside losses
             name: torch.Generator(device=self.device).manual_seed(cfg.seed * 1_000_003 + i)
             for i, name in enumerate(("data", "z", "loss"), start=1)
@@ -134,9 +136,9 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, snapshot: Path | None) -> dict:
         """One metrics row for the current step; resets the loss accumulators."""
-        self.G.eval()
-        self.D.eval()
-        try:
+        # Networks are evaluated as the training step uses them: batch norm with batch statistics
+        # (of each EVAL_BATCH chunk), running statistics left untouched (see evaluation_mode).
+        with evaluation_mode(self.G, self.D):
             fake = batched(self.G, self.z_bank)
 
             def score(x):
@@ -163,13 +165,12 @@ class Trainer:
                 if snapshot is not None and self.dataset.family == "toy":
                     title = f"{self.cfg.run_id}  step {self.step}"
                     save_toy_snapshot(snapshot, score, self.eval_real, fake, title)
+                elif snapshot is not None and self.dataset.family == "image":
+                    save_image_grid(snapshot, fake)  # the first 64 samples of the fixed latent bank
             if missing:
                 row["missing"] = missing
             self._reset_accumulators()
             return row
-        finally:
-            self.G.train()
-            self.D.train()
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state(self) -> dict:
