@@ -100,6 +100,12 @@ def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, seeds
     print_summary(outcomes, results / name)
 
 
+from bench.sweep_cli import status_cmd, sweep_cmd  # noqa: E402  (commands in their own module)
+
+cli.add_command(sweep_cmd)
+cli.add_command(status_cmd)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: click's own usage errors and our BenchErrors become one line and exit code 2."""
     try:
