@@ -23,6 +23,7 @@ import submitit
 
 from bench.config import RunConfig
 from bench.runner import run_one
+from bench.store import RunDir
 
 # Seconds between the signal and the forced requeue; well inside submitit's default 90 s warning.
 GRACE_S = 45.0
@@ -87,10 +88,9 @@ class TrainJob(submitit.helpers.Checkpointable):
         print(f"bench: run {cfg.run_id}" + (f" (requeued {restart}x)" if restart else ""), flush=True)
         with StopRequest() as stop:
             result = run_one(cfg, Path(root), name, progress=False, stop=stop)
-            if stop.requested:
-                print("bench: the scheduler asked this job to stop", flush=True)
-            print(f"bench: run {cfg.run_id}: {result.status} at step {result.last.get('step', '-')} "
-                  f"({result.action})", flush=True)
+            step = (RunDir(result.path).read() or {}).get("step")
+            print(f"bench: run {cfg.run_id}: {result.status} at step {step} ({result.action})"
+                  + (" on the scheduler's stop signal" if stop.requested else ""), flush=True)
             if result.status == "interrupted":
                 stop.forward()  # requeues and exits the process (submitit's handler)
         return {"run_id": result.run_id, "status": result.status, "path": str(result.path)}

@@ -81,7 +81,7 @@ class Profile:
         return {k: v for k, v in params.items() if v is not None}
 
     def describe(self) -> str:
-        parts = [f"profile {self.name}:", f"partition {self.partition or '(default)'}",
+        parts = [f"profile {self.name}: partition {self.partition or '(default)'}",
                  f"{self.cpus_per_task} cpu", f"{self.gpus_per_task} gpu",
                  f"mem {str(self.mem_gb) + ' GB' if self.mem_gb else '(default)'}",
                  f"time {self.time or f'{DEFAULT_TIME_MIN} min (default)'}"]

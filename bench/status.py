@@ -86,7 +86,7 @@ def job_states(jobs: dict[str, dict]) -> dict[str, str]:
     for rid, j in jobs.items():
         if j["executor"] == "local":  # job id = the pid of submitit's controller on the submitting host
             alive = j.get("host") == socket.gethostname() and _alive(int(j["job_id"]))
-            out[rid] = "RUNNING" if alive else "ENDED"
+            out[rid] = "RUNNING" if alive else "EXITED"
     return out
 
 

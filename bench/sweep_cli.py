@@ -83,15 +83,16 @@ def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, bat
     planned = triage(runs, folder)
     todo = [p.cfg for p in planned if p.action in ("new", "resume", "restart")]
 
-    grid = (f"{len(spec.variants)} variants x {len(spec.archs)} archs x {len(spec.datasets)} data sets x "
-            f"{len(spec.seeds)} seeds" + (f" x {len(spec.overrides)} overrides" if len(spec.overrides) > 1 else ""))
-    click.echo(f"sweep {spec.name}: {len(runs)} runs ({grid}) in {folder}")
+    axes = [(spec.variants, "variant"), (spec.archs, "arch"), (spec.datasets, "data set"), (spec.seeds, "seed")]
+    axes += [(spec.overrides, "override")] if len(spec.overrides) > 1 else []
+    grid = " x ".join(_n(len(items), word) for items, word in axes)
+    click.echo(f"sweep {spec.name}: {_n(len(runs), 'run')} ({grid}) in {folder}")
     width = max(len(p.cfg.run_id) for p in planned)
     for p in planned:
         click.echo(f"  {p.action:<8} {p.cfg.run_id:<{width}}  {p.note}".rstrip())
     skipped = len(planned) - len(todo)
     how = {"slurm": "as one SLURM job array", "local": "as local processes", "debug": "in this process"}[executor]
-    click.echo(f"{'would submit' if dry_run else 'submitting'} {len(todo)} runs {how}"
+    click.echo(f"{'would submit' if dry_run else 'submitting'} {_n(len(todo), 'run')} {how}"
                + (f" ({skipped} finished or queued: left alone)" if skipped else ""))
     if executor != "debug":
         click.echo(f"resources: {resources.describe()}")
@@ -111,7 +112,7 @@ def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, bat
     else:
         records = submit_slurm(todo, root, spec.name, resources)
         array = records[0]["job_id"].split("_")[0]
-        click.echo(f"submitted job array {array} ({len(records)} tasks); logs in {folder / 'slurm-logs'}")
+        click.echo(f"submitted job array {array} ({_n(len(records), 'task')}); logs in {folder / 'slurm-logs'}")
         if not wait:
             click.echo(f"follow it with: bench status {_shown(folder)}")
             return
@@ -143,7 +144,7 @@ def _print_status(folder: Path, verbose: bool) -> None:
 
     states = sweep_status(folder)
     n = counts(states)
-    click.echo(f"{_shown(folder)}: {len(states)} runs: " + ", ".join(f"{n[s]} {s}" for s in STATES))
+    click.echo(f"{_shown(folder)}: {_n(len(states), 'run')}: " + ", ".join(f"{n[s]} {s}" for s in STATES))
     for s in states:
         if verbose or s.state == "failed":
             click.echo(f"  {s.state:<11} {s.run_id}  {s.detail}".rstrip())
@@ -163,3 +164,7 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
