@@ -11,6 +11,7 @@ says what became of its job, which matters when a job was killed before it could
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections import Counter
 from dataclasses import dataclass
@@ -76,13 +77,17 @@ def job_states(jobs: dict[str, dict]) -> dict[str, str]:
     out: dict[str, str] = {}
     slurm = {rid: j for rid, j in jobs.items() if j["executor"] == "slurm"}
     if slurm:
-        import submitit
+        from submitit.slurm.slurm import SlurmInfoWatcher
 
-        handles = {rid: submitit.SlurmJob(folder=j["folder"], job_id=j["job_id"]) for rid, j in slurm.items()}
-        submitit.SlurmJob.watcher.update()
-        for rid, job in handles.items():
-            # "CANCELLED by 0" -> CANCELLED; "UNKNOWN": sacct does not know the job (yet)
-            out[rid] = job.watcher.get_state(job.job_id, mode="cache").split()[0].upper()
+        # A watcher of our own, not submitit's shared one: that one caches a job it once saw in a
+        # final state, and a requeued job passes through such states.
+        watcher = SlurmInfoWatcher()
+        for j in slurm.values():
+            watcher.register_job(j["job_id"])
+        watcher.update()  # one sacct call for all of them
+        for rid, j in slurm.items():
+            # "CANCELLED by 0" -> CANCELLED; UNKNOWN: sacct does not know the job (yet)
+            out[rid] = watcher.get_state(j["job_id"], mode="cache").split()[0].upper()
     for rid, j in jobs.items():
         if j["executor"] == "local":  # job id = the pid of submitit's controller on the submitting host
             alive = j.get("host") == socket.gethostname() and _alive(int(j["job_id"]))
@@ -126,7 +131,9 @@ def run_state(folder: Path, run_id: str, job: dict | None, job_state: str | None
             f"its process (pid {rec.get('pid')} on {rec.get('host')}) is gone"
         return state("failed", step, reason)
     if job_state and job_state not in ("COMPLETED", "UNKNOWN"):
-        return state("failed", where, f"its job ended ({job_state}) before the run started")
+        raised = exception_line(log)
+        return state("failed", where, f"its job ended ({job_state}) before the run started"
+                     + (f": {raised}" if raised else ""))
     return state("pending", where or "not submitted")
 
 
@@ -171,6 +178,14 @@ def sweep_status(folder: Path) -> list[RunState]:
 
 def counts(states: list[RunState]) -> Counter:
     return Counter(s.state for s in states)
+
+
+def exception_line(log: Path | None) -> str | None:
+    """The last 'SomeError: message' line of a log (the exception a job died of), if any."""
+    for line in reversed(tail(log, 200)):
+        if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b", line):
+            return line
+    return None
 
 
 def tail(path: Path | None, n: int = 5) -> list[str]:
