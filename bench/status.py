@@ -120,16 +120,17 @@ def run_state(folder: Path, run_id: str, job: dict | None, job_state: str | None
     if job_state in ACTIVE:
         return state("running", ", ".join(x for x in (where, step) if x))
     # No live job: what the run last wrote decides.
+    both = ", ".join(x for x in (where, step) if x)
     if status == "failed":
-        return state("failed", step, rec.get("error"))
+        return state("failed", both, rec.get("error"))
     if status == "interrupted":
-        return state("interrupted", f"{step}; submit the sweep again to resume", None)
+        return state("interrupted", f"{both}; submit the sweep again to resume", None)
     if status == "running":
         if job_state in (None, "UNKNOWN") and _may_be_alive(rec):
             return state("running", step)
         reason = f"its job ended ({job_state}) while the run was training" if job_state else \
             f"its process (pid {rec.get('pid')} on {rec.get('host')}) is gone"
-        return state("failed", step, reason)
+        return state("failed", both, reason)
     if job_state and job_state not in ("COMPLETED", "UNKNOWN"):
         raised = exception_line(log)
         return state("failed", where, f"its job ended ({job_state}) before the run started"

@@ -45,7 +45,11 @@ def triage(runs: list[RunConfig], folder: Path) -> list[Planned]:
     out = []
     for cfg in runs:
         run = RunDir(folder / cfg.run_id)
-        action = decide(run, cfg.to_dict(), force=False)  # new | resume | restart | skip, or BenchError
+        try:
+            action = decide(run, cfg.to_dict(), force=False)  # new | resume | restart | skip
+        except BenchError:
+            raise BenchError(f"{run.path} holds a run with a different configuration under the same id; submit "
+                             f"the sweep under another --name, or move that folder away") from None
         rec = run.read() or {}
         note = ""
         if action == "skip":

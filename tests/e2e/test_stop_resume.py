@@ -16,6 +16,7 @@ from bench.config import plan_runs
 from bench.jobs import StopRequest, TrainJob
 from bench.runner import run_one
 from bench.store import read_jsonl
+from bench.submit import triage
 
 STEPS, STOP_AT = 40, 17  # one evaluation, at step 40: the stop falls between evaluations
 
@@ -53,6 +54,9 @@ def test_stop_mid_interval_then_resume_matches_uninterrupted(tmp_path):
     record = json.loads((run / "run.json").read_text())
     assert record["status"] == "interrupted" and record["step"] == STOP_AT
     assert (run / "ckpt" / "last.pt").exists() and rows(run) == []  # stopped before the only evaluation
+    # submitting the sweep again would resume it
+    [planned] = triage([cfg], tmp_path / "stopped")
+    assert (planned.action, planned.note) == ("resume", f"from step {STOP_AT}")
 
     second = run_one(cfg, tmp_path, "stopped", progress=False)
     assert (second.action, second.status) == ("resume", "done")
