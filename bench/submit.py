@@ -89,11 +89,19 @@ def submit_slurm(todo: list[RunConfig], root: Path, name: str, profile: Profile)
 
     folder = root / name
     logs = folder / "slurm-logs"
+    made = [p for p in (logs, folder, root) if not p.exists()]  # folders this attempt creates
+    before = set(logs.iterdir()) if logs.exists() else set()
     ex = make_executor("slurm", logs, profile, f"bench-{name}")
     n = len(todo)
     try:
         jobs = ex.map_array(TrainJob(), todo, [str(root)] * n, [name] * n)
     except Exception as e:  # sbatch refused: unknown partition, account, too much memory...
+        # leave the folder as it was: remove submitit's files for this attempt, and folders it made
+        for path in set(logs.iterdir()) - before if logs.exists() else ():
+            path.unlink()
+        for path in made:
+            if path.exists() and not any(path.iterdir()):
+                path.rmdir()
         lines = [ln for ln in str(e).splitlines() if ln.strip()]
         raise BenchError(f"sbatch refused the job array: {lines[-1] if lines else e}; check the profile "
                          f"({profile.name}) and the cluster (sinfo)") from None

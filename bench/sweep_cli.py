@@ -103,14 +103,21 @@ def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, bat
                          "--executor local, or start the test cluster (slurm/local/start)")
 
     check_results_root(results)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_sweep(folder, spec.to_dict(), [r.run_id for r in runs], executor, resources.name)
+
+    def record_sweep():
+        write_sweep(folder, spec.to_dict(), [r.run_id for r in runs], executor, resources.name)
+
     if executor == "debug":
+        folder.mkdir(parents=True, exist_ok=True)
+        record_sweep()
         run_debug(todo, root, spec.name, click.echo)
     elif executor == "local":
+        folder.mkdir(parents=True, exist_ok=True)
+        record_sweep()
         run_local(todo, root, spec.name, resources, click.echo)
     else:
-        records = submit_slurm(todo, root, spec.name, resources)
+        records = submit_slurm(todo, root, spec.name, resources)  # writes nothing if sbatch refuses
+        record_sweep()
         array = records[0]["job_id"].split("_")[0]
         click.echo(f"submitted job array {array} ({_n(len(records), 'task')}); logs in {folder / 'slurm-logs'}")
         if not wait:

@@ -142,3 +142,12 @@ def test_failed_run_shows_its_error_and_log(sweeps):
             "but PyTorch sees no CUDA device") in out
     assert f"log: {Path(job['folder']) / (job['job_id'] + '_0_log.err')}" in out
     assert "BenchError: --device cuda, but PyTorch sees no CUDA device" in out  # the traceback's last line
+
+
+def test_a_refused_submission_writes_nothing(slurm_cluster, tmp_path):
+    root = tmp_path / "results"
+    res = CliRunner().invoke(cli, ["sweep", *TOY, "--seeds", "0", "--name", "refused", "--partition", "nope",
+                                   "--results", str(root)])
+    assert res.exit_code != 0
+    assert "sbatch refused the job array" in str(res.exception) and "Invalid partition" in str(res.exception)
+    assert not root.exists()

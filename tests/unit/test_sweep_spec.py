@@ -144,3 +144,12 @@ def test_flags_override_the_file(tmp_path):
     res = invoke("sweep", str(path), "--seeds", "7", "--variants", "gan", "--results", str(tmp_path), "--dry-run")
     assert res.exit_code == 0, res.output
     assert "sweep toy: 1 run " in res.output and "gan-mlp-8gaussians-s7" in res.output
+
+
+def test_slurm_executor_without_sbatch_is_one_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
+    res = invoke("sweep", "--variants", "gan", "--archs", "mlp", "--datasets", "8gaussians", "--seeds", "0",
+                 "--name", "x", "--results", str(tmp_path / "results"))
+    assert isinstance(res.exception, BenchError)
+    assert "there is no sbatch on PATH" in str(res.exception) and "--executor local" in str(res.exception)
+    assert not (tmp_path / "results").exists()
