@@ -100,7 +100,7 @@ def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, seeds
     print_summary(outcomes, results / name)
 
 
-from bench.sweep_cli import status_cmd, sweep_cmd  # noqa: E402  (commands in their own module)
+from bench.sweep_cli import status_cmd, sweep_cmd  # commands in their own module, attached here
 
 cli.add_command(sweep_cmd)
 cli.add_command(status_cmd)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ STATES = ("pending", "running", "done", "failed", "diverged", "interrupted")
 # SLURM job states (sacct) by what they mean for a run.
 QUEUED = {"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "SUSPENDED", "RESV_DEL_HOLD", "CONFIGURING"}
 ACTIVE = QUEUED | {"RUNNING", "COMPLETING", "RESIZING", "SIGNALING", "STAGE_OUT"}
+FRESH_S = 300  # a job sacct does not know yet is taken as queued for this long after its submission
 
 
 @dataclass
@@ -54,8 +56,7 @@ def append_jobs(folder: Path, records: list[dict]) -> None:
     import json
 
     with open(folder / JOBS_JSONL, "a") as f:
-        for r in records:
-            f.write(json.dumps(r) + "\n")
+        f.writelines(json.dumps(r) + "\n" for r in records)
         f.flush()
         os.fsync(f.fileno())
 
@@ -93,6 +94,12 @@ def job_states(jobs: dict[str, dict]) -> dict[str, str]:
             alive = j.get("host") == socket.gethostname() and _alive(int(j["job_id"]))
             out[rid] = "RUNNING" if alive else "EXITED"
     return out
+
+
+def live(job: dict, state: str | None) -> bool:
+    """Whether a job may still run its run: queued or running, or too fresh for sacct to know it."""
+    fresh = time.time() - job.get("submitted_ts", 0) < FRESH_S
+    return state in ACTIVE or (state == "UNKNOWN" and fresh)
 
 
 def log_path(job: dict) -> Path:

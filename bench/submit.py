@@ -25,7 +25,7 @@ from pathlib import Path
 from bench.config import RunConfig
 from bench.errors import BenchError
 from bench.profile import Profile
-from bench.status import ACTIVE, append_jobs, job_states, latest_jobs
+from bench.status import append_jobs, job_states, latest_jobs, live
 from bench.store import RunDir, decide
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,7 +54,7 @@ def triage(runs: list[RunConfig], folder: Path) -> list[Planned]:
         note = ""
         if action == "skip":
             note = rec.get("status", "")
-        elif states.get(cfg.run_id) in ACTIVE:
+        elif cfg.run_id in jobs and live(jobs[cfg.run_id], states.get(cfg.run_id)):
             action, note = "queued", f"job {jobs[cfg.run_id]['job_id']} {states[cfg.run_id]}"
         elif action == "resume":
             note = f"from step {rec.get('step', '?')}"
@@ -105,9 +105,9 @@ def submit_slurm(todo: list[RunConfig], root: Path, name: str, profile: Profile)
         lines = [ln for ln in str(e).splitlines() if ln.strip()]
         raise BenchError(f"sbatch refused the job array: {lines[-1] if lines else e}; check the profile "
                          f"({profile.name}) and the cluster (sinfo)") from None
-    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    now, ts = time.strftime("%Y-%m-%dT%H:%M:%S%z"), time.time()
     records = [{"run_id": cfg.run_id, "executor": "slurm", "job_id": job.job_id, "folder": str(logs),
-                "submitted_at": now} for cfg, job in zip(todo, jobs)]
+                "submitted_at": now, "submitted_ts": ts} for cfg, job in zip(todo, jobs)]
     append_jobs(folder, records)
     return records
 
@@ -149,12 +149,10 @@ def run_debug(todo: list[RunConfig], root: Path, name: str, echo) -> None:
 def wait_for(records: list[dict], echo, poll_s: float = 2.0) -> None:
     """Block until none of these SLURM jobs is queued or running (requeues included)."""
     jobs = {r["run_id"]: r for r in records}
-    last, start = None, time.time()
+    last = None
     while True:
         states = job_states(jobs)
-        # sacct may not know a job in its first seconds
-        young = time.time() - start < 60
-        active = sorted(rid for rid, s in states.items() if s in ACTIVE or (s == "UNKNOWN" and young))
+        active = sorted(rid for rid, s in states.items() if live(jobs[rid], s))
         summary = f"{len(jobs) - len(active)}/{len(jobs)} jobs ended"
         if summary != last:
             echo(summary)

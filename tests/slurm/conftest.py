@@ -33,7 +33,7 @@ def _problem(conf: Path | None) -> str | None:
     env = {**os.environ, "SLURM_CONF": str(conf)}
     for cmd in (["scontrol", "ping"], ["sacct", "-n", "-j", "1"], ["sinfo", "-h", "-o", "%t"]):
         try:
-            out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=20)
+            out = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=20)
         except subprocess.TimeoutExpired:
             return f"`{' '.join(cmd)}` hangs (SLURM_CONF={conf}); restart the cluster with slurm/local/start"
         if out.returncode != 0 or (cmd[0] == "scontrol" and "UP" not in out.stdout):

@@ -17,7 +17,7 @@ import torch
 from click.testing import CliRunner
 
 from bench.cli import cli
-from bench.status import ACTIVE, job_states, read_jsonl
+from bench.status import job_states, live, read_jsonl
 
 pytestmark = pytest.mark.slurm
 
@@ -81,8 +81,7 @@ def sweeps(slurm_cluster, tmp_path_factory) -> Sweeps:
 
     records = [j for name in ("three", "interrupted", "failing") for j in read_jsonl(root / name / "jobs.jsonl")]
     jobs = {j["job_id"]: j for j in records}
-    wait_until("every job to end",
-               lambda: not any(s in ACTIVE or s == "UNKNOWN" for s in job_states(jobs).values()), every=2)
+    wait_until("every job to end", lambda: not any(live(jobs[i], s) for i, s in job_states(jobs).items()), every=2)
     return Sweeps(root, root / "three", folder, root / "failing", while_queued, interrupted_at)
 
 

@@ -126,3 +126,13 @@ def test_a_run_folder_with_another_config_stops_the_submission(tmp_path):
     make_run(tmp_path, cfg.run_id, "done")  # its config differs from cfg's
     with pytest.raises(BenchError, match="different configuration under the same id; submit the sweep under another"):
         triage([cfg], tmp_path)
+
+
+def test_a_job_sacct_does_not_know_yet_counts_as_live_only_while_fresh():
+    import time
+
+    from bench.status import FRESH_S, live
+
+    assert live({"submitted_ts": time.time()}, "UNKNOWN")
+    assert not live({"submitted_ts": time.time() - FRESH_S - 1}, "UNKNOWN")
+    assert live({}, "RUNNING") and live({}, "REQUEUED") and not live({}, "COMPLETED")
