@@ -134,7 +134,8 @@ def run_local(todo: list[RunConfig], root: Path, name: str, profile: Profile, ec
         for cfg, job in [(c, j) for c, j in running if j.done()]:
             running.remove((cfg, job))
             exc = job.exception()
-            echo(f"{cfg.run_id}: " + ("finished" if exc is None else f"failed ({_last_line(exc)}); log {job.paths.stderr}"))
+            outcome = "finished" if exc is None else f"failed ({_last_line(exc)}); log {job.paths.stderr}"
+            echo(f"{cfg.run_id}: {outcome}")
 
 
 def run_debug(todo: list[RunConfig], root: Path, name: str, echo) -> None:

@@ -81,7 +81,8 @@ def spec_from_mapping(values: dict, where: str) -> SweepSpec:
             options[key] = value
     overrides = values.get("overrides") or [{}]
     if not isinstance(overrides, list):
-        raise BenchError(f"{where}: overrides must be a list of mappings, e.g. overrides: [{{clip: 0.01}}, {{clip: 0.1}}]")
+        raise BenchError(f"{where}: overrides must be a list of mappings, "
+                         f"e.g. overrides: [{{clip: 0.01}}, {{clip: 0.1}}]")
     schedule = values.get("schedule") or "quick"
     if not isinstance(schedule, str):
         raise BenchError(f"{where}: schedule={schedule!r}: expected a preset name, e.g. schedule: quick")
