@@ -112,6 +112,11 @@ from bench.report.command import report_cmd  # noqa: E402  (its heavy imports ha
 
 cli.add_command(report_cmd)
 
+from bench.sweep_cli import status_cmd, sweep_cmd  # commands in their own module, attached here
+
+cli.add_command(sweep_cmd)
+cli.add_command(status_cmd)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: click's own usage errors and our BenchErrors become one line and exit code 2."""

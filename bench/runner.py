@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -183,6 +184,9 @@ class Trainer:
             "streams": {k: g.get_state() for k, g in self.streams.items()},
             "train_s": self.train_s,
             "eval_s": self.eval_s,
+            # Loss sums since the last evaluation: a checkpoint taken between evaluations (when a job
+            # is stopped, see run_one's `stop`) must carry them for the next row to match.
+            "acc": {"d": self.acc_d, "g": self.acc_g, "n_d": self.n_d, "n_g": self.n_g},
         }
 
     def save(self, path: Path) -> None:
@@ -200,6 +204,9 @@ class Trainer:
         for k, g in self.streams.items():
             g.set_state(state["streams"][k].cpu())
         self.step, self.train_s, self.eval_s = state["step"], state["train_s"], state["eval_s"]
+        if "acc" in state:  # absent from checkpoints written before it was added (always at an eval step)
+            acc = state["acc"]
+            self.acc_d, self.acc_g, self.n_d, self.n_g = acc["d"], acc["g"], acc["n_d"], acc["n_g"]
 
 
 def environment() -> dict:
@@ -224,6 +231,9 @@ def environment() -> dict:
         "git_commit": commit,
         "host": socket.gethostname(),
         "argv": sys.argv,
+        # Which scheduler job ran this process, and how often SLURM had requeued it (preemption, time limit).
+        "slurm": {k: os.environ[k] for k in ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID",
+                                             "SLURM_RESTART_COUNT") if k in os.environ} or None,
     }
 
 
@@ -233,8 +243,14 @@ def describe_device(device: torch.device) -> str:
     return f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
 
 
-def run_one(cfg: RunConfig, root: Path, name: str, force: bool = False, progress: bool = True) -> RunResult:
-    """Train (or resume, or skip) one run under root/name/run_id and return its outcome."""
+def run_one(cfg: RunConfig, root: Path, name: str, force: bool = False, progress: bool = True,
+            stop: Callable[[], bool] | None = None) -> RunResult:
+    """Train (or resume, or skip) one run under root/name/run_id and return its outcome.
+
+    `stop` is polled between generator steps (bench.jobs passes "has the scheduler asked this job to
+    stop?"); when it returns True the run saves a checkpoint at that step boundary, records status
+    "interrupted" and returns, so a requeued job resumes from exactly there.
+    """
     run = RunDir(root / name / cfg.run_id)
     config = cfg.to_dict()
     action = decide(run, config, force)
@@ -248,12 +264,13 @@ def run_one(cfg: RunConfig, root: Path, name: str, force: bool = False, progress
     run.path.mkdir(parents=True, exist_ok=True)
     run.lock()
     try:
-        return _train(cfg, run, config, action, progress)
+        return _train(cfg, run, config, action, progress, stop)
     finally:
         run.unlock()
 
 
-def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: bool) -> RunResult:
+def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: bool,
+           stop: Callable[[], bool] | None) -> RunResult:
     trainer = Trainer(cfg)
     if action == "resume":
         trainer.load(run.ckpt)
@@ -307,9 +324,18 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
                 t0 = time.perf_counter()
             elif trainer.step % refresh == 0 and progress:
                 bar.set_postfix(gap=_fmt(trainer.running_gap()), refresh=False)
+            if stop is not None and trainer.step < steps and stop():
+                trainer.train_s += time.perf_counter() - t0
+                trainer.save(run.ckpt)
+                status = "interrupted"
+                break
     except BaseException as exc:
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", step=trainer.step,
-                      finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        # Ctrl-C, or a scheduler's handler exiting the process, is an interruption, not a failure:
+        # the run resumes from its last checkpoint when run again.
+        failed = not isinstance(exc, (KeyboardInterrupt, SystemExit))
+        record.update({"status": "failed" if failed else "interrupted", "step": trainer.step,
+                       "error" if failed else "interrupted_by": f"{type(exc).__name__}: {exc}",
+                       "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
         run.write(record)
         raise
     finally:
