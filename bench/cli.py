@@ -47,7 +47,7 @@ def list_cmd(what):
               help="Comma-separated variants to train, e.g. wgan,gan (see `bench list variants`).")
 @click.option("--arch", required=True, metavar="NAME", help="Architecture for G and D (see `bench list archs`).")
 @click.option("--dataset", default="8gaussians", show_default=True, metavar="NAME",
-              help="Data set (see `bench list datasets`).")
+              help="Data set (see `bench list datasets`); folder:PATH for a folder of images.")
 @click.option("--schedule", "preset", type=click.Choice(SCHEDULES), default="quick", show_default=True,
               help="Common schedule preset: quick (seconds to a minute per run on a CPU) or standard "
                    "(the published protocol for the data set).")
@@ -55,6 +55,13 @@ def list_cmd(what):
 @click.option("--batch-size", type=int, metavar="N", help="Batch size for G and D (overrides the schedule).")
 @click.option("--evals", type=int, metavar="N",
               help="Number of evaluation points, evenly spaced, the last at the final step (overrides the schedule).")
+@click.option("--n-eval", type=int, metavar="N",
+              help="Held-out real samples = latent-bank size used at each evaluation (overrides the schedule).")
+@click.option("--data-root", type=click.Path(path_type=Path), metavar="DIR",
+              help="Where image data sets are looked for (before $BENCH_DATA and system folders) "
+                   "and where --download saves them.")
+@click.option("--download", is_flag=True,
+              help="Let torchvision fetch fashion-mnist, mnist or cifar10 into --data-root if missing (needs internet).")
 @click.option("--seeds", default="0", show_default=True, metavar="LIST",
               help="Seeds, e.g. 0,1,2 or 0-4; one run per variant and seed.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
@@ -68,8 +75,8 @@ def list_cmd(what):
 @click.option("--force", is_flag=True, help="Redo runs that already finished (the old run is moved aside, not deleted).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar per run.")
 @speed_options  # --compile, --pack, --tf32 (bench.speed)
-def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, seeds, device, results, name, sets,
-            force, progress, speed):
+def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, n_eval, data_root, download, seeds, device,
+            results, name, sets, force, progress, speed):
     """Train each variant x seed on one architecture and data set, writing results/<name>/<run-id>/.
 
     Each run writes run.json (config, versions, device, status, timings), metrics.jsonl (one row per
@@ -81,7 +88,8 @@ def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, seeds
 
     runs = plan_runs(
         parse_list(variant_list, "--variants"), arch, dataset, parse_seeds(seeds), preset,
-        steps=steps, batch_size=batch_size, evals=evals, device=device, sets=parse_sets(sets), speed=speed,
+        steps=steps, batch_size=batch_size, evals=evals, device=device, sets=parse_sets(sets),
+        n_eval=n_eval, data_root=data_root, download=download, speed=speed,
     )
     name = name or f"{preset}-{time.strftime('%Y-%m-%d')}"
     if "/" in name or name in (".", ".."):
@@ -99,6 +107,16 @@ def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, seeds
             click.echo(f"{cfg.run_id}: resumed from its checkpoint", err=True)
         outcomes.append(outcome)
     print_summary(outcomes, results / name)
+
+
+from bench.report.command import report_cmd  # noqa: E402  (its heavy imports happen when it runs)
+
+cli.add_command(report_cmd)
+
+from bench.sweep_cli import status_cmd, sweep_cmd  # commands in their own module, attached here
+
+cli.add_command(sweep_cmd)
+cli.add_command(status_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

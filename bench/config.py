@@ -14,11 +14,12 @@ import json
 import re
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 
 import variants as variant_pkg
 from bench.arch import ARCHS, ArchParams
 from bench.arch.base import DEFAULT_Z_DIM
-from bench.data import DATASETS, build_dataset
+from bench.data import build_dataset, canonical_name
 from bench.errors import BenchError
 from bench.schedule import Schedule, make_schedule
 from bench.speed import Speed
@@ -37,12 +38,17 @@ class RunConfig:
     arch_params: ArchParams
     device: str = "auto"  # auto | cpu | cuda (resolved when the run starts)
     sets: tuple[tuple[str, str], ...] = ()  # the --set overrides that apply to this run, as typed
+    # Where image files are looked for and whether torchvision may fetch them. Deliberately not part
+    # of to_dict() or run_id: the same data read from another folder is the same run (run.json
+    # records the folder actually used under "data").
+    data_root: str | None = None
+    download: bool = False
     speed: Speed = Speed()  # how it runs (--compile, --pack, --tf32); not part of run_id (bench.speed)
 
     @property
     def run_id(self) -> str:
         """Stable: the same variant, arch, data, seed and non-default settings give the same id."""
-        base = f"{self.variant}-{self.arch}-{self.dataset}-s{self.seed}"
+        base = f"{self.variant}-{self.arch}-{dataset_slug(self.dataset)}-s{self.seed}"
         changed = self.non_defaults()
         if not changed:
             return base
@@ -73,6 +79,16 @@ class RunConfig:
         if self.speed.tf32:
             out["tf32"] = True
         return out
+
+
+def dataset_slug(dataset: str) -> str:
+    """The data set's part of a run id: its name, or for NAME:PATH the folder's name and a hash of
+    the full path (a run id is a folder name, so it cannot hold the path itself)."""
+    base, sep, arg = dataset.partition(":")
+    if not sep:
+        return dataset
+    stem = re.sub(r"[^a-z0-9]+", "-", Path(arg).name.lower()).strip("-") or "root"
+    return f"{base}-{stem}-{hashlib.sha1(arg.encode()).hexdigest()[:6]}"
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -145,13 +161,22 @@ def plan_runs(
     evals: int | None = None,
     device: str = "auto",
     sets: dict[str, str] | None = None,
+    n_eval: int | None = None,
+    data_root: str | None = None,
+    download: bool = False,
     speed: Speed | None = None,
 ) -> list[RunConfig]:
-    """Resolve and validate every run before any of them starts (so bad input writes nothing)."""
+    """Resolve and validate every run before any of them starts (so bad input writes nothing).
+
+    The data set is built here once (finding, downloading and checking its files), so that missing
+    or corrupt data fails before any run directory exists.
+    """
     sets = sets or {}
     variant_classes = [variant_pkg.VARIANTS.get(v) for v in variants]
     arch_obj = ARCHS.get(arch)
-    data = build_dataset(dataset) if dataset in DATASETS else DATASETS.get(dataset)
+    dataset = canonical_name(dataset)
+    data_root = str(Path(data_root).expanduser().resolve()) if data_root else None  # jobs may run elsewhere
+    data = build_dataset(dataset, data_root=data_root, download=download)
     if data.family not in arch_obj.families:
         raise BenchError(
             f"arch {arch!r} does not support {data.family} data ({dataset}); "
@@ -160,7 +185,10 @@ def plan_runs(
         )
     if device not in ("auto", "cpu", "cuda"):
         raise BenchError(f"unknown --device {device!r}; choose one of: auto, cpu, cuda")
-    schedule = make_schedule(data.family, preset, steps=steps, batch_size=batch_size, evals=evals)
+    schedule = make_schedule(data.family, preset, steps=steps, batch_size=batch_size, evals=evals, n_eval=n_eval)
+    if data.max_heldout is not None and schedule.n_eval > data.max_heldout:
+        raise BenchError(f"n_eval {schedule.n_eval} exceeds the {data.max_heldout} held-out images of {dataset}; "
+                         f"pass --n-eval {data.max_heldout} or less")
     speed = speed or Speed()
     check_speed(speed, device, variant_classes)
 
@@ -183,5 +211,5 @@ def plan_runs(
         applied = tuple(sorted({**arch_sets, **hyper_sets}.items()))
         for seed in seeds:
             runs.append(RunConfig(name, arch, dataset, seed, schedule, hyper, arch_params, device, applied,
-                                  speed=speed))
+                                  data_root=data_root, download=download, speed=speed))
     return runs

@@ -1,4 +1,4 @@
-"""Pictures a run writes as it trains: toy samples over the critic's contour map."""
+"""Pictures a run writes as it trains: toy samples over the critic's contour map; image sample grids."""
 
 from __future__ import annotations
 
@@ -26,18 +26,23 @@ def critic_grid(score, real: torch.Tensor, fake: torch.Tensor) -> tuple[np.ndarr
     return values, (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
 
 
-def draw_toy(ax, values, extent, real: np.ndarray, fake: np.ndarray, title: str = "") -> None:
+def draw_toy(ax, values, extent, real: np.ndarray, fake: np.ndarray, title: str = "",
+             colorbar: bool = True, legend: bool = True) -> None:
+    """Generated and held-out real points over the critic's realness. bench report draws grids of
+    these, with one legend for the figure and no per-panel colour bar (colorbar=False, legend=False)."""
     x0, x1, y0, y1 = extent
     xs, ys = np.linspace(x0, x1, values.shape[1]), np.linspace(y0, y1, values.shape[0])
     if np.isfinite(values).all() and np.ptp(values) > 0:
         cs = ax.contourf(xs, ys, values, levels=20, cmap="viridis", alpha=0.85)
-        ax.figure.colorbar(cs, ax=ax, fraction=0.046, pad=0.02, label="critic realness")
+        if colorbar:
+            ax.figure.colorbar(cs, ax=ax, fraction=0.046, pad=0.02, label="critic realness")
     ax.scatter(real[:, 0], real[:, 1], s=2, c="white", alpha=0.6, label="held-out real", linewidths=0)
     ax.scatter(fake[:, 0], fake[:, 1], s=2, c="#ff6f3c", alpha=0.8, label="generated", linewidths=0)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=7, markerscale=4, framealpha=0.6)
+    if legend:
+        ax.legend(loc="upper right", fontsize=7, markerscale=4, framealpha=0.6)
     ax.set_title(title, fontsize=9)
 
 
@@ -51,3 +56,18 @@ def save_toy_snapshot(path: Path, score, real: torch.Tensor, fake: torch.Tensor,
     fig.tight_layout()
     fig.savefig(path.with_suffix(".png"))
     plt.close(fig)
+
+
+GRID_SAMPLES = 64  # an 8 x 8 grid
+
+
+def save_image_grid(path: Path, fake: torch.Tensor) -> None:
+    """Write <path>.png: the first 64 samples of the fixed latent bank, 8 per row, [-1, 1] -> [0, 255].
+
+    The latent bank is the same for every run and step, so grids of one run show the same latents
+    getting better, and grids of different runs are comparable cell by cell.
+    """
+    from torchvision.utils import save_image
+
+    save_image(fake[:GRID_SAMPLES].float().cpu(), path.with_suffix(".png"), nrow=8, padding=2,
+               normalize=True, value_range=(-1, 1))

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,11 +27,12 @@ from tqdm.auto import tqdm
 import bench
 import variants as variant_pkg
 from bench.arch import ARCHS
+from bench.arch.norms import evaluation_mode
 from bench.capture import Stepper
 from bench.config import RunConfig
 from bench.data import build_dataset
 from bench.metrics import METRICS, EvalContext, Missing
-from bench.plots import save_toy_snapshot
+from bench.plots import save_image_grid, save_toy_snapshot
 from bench.speed import resolve_compile, set_tf32
 from bench.store import RunDir, atomic_write_text, decide, move_aside, read_jsonl
 from variants.base import LossOut
@@ -76,7 +78,9 @@ class Trainer:
             # handle ~100x slower; flushing them to zero changes no result that is not ~1e-38.
             torch.set_flush_denormal(True)
         torch.manual_seed(cfg.seed)  # network initialization
-        self.dataset = (dataset if dataset is not None else build_dataset(cfg.dataset)).to(self.device)
+        # plan_runs already found (and, with --download, fetched) the files; here they are only read.
+        self.dataset = (dataset if dataset is not None else
+                        build_dataset(cfg.dataset, data_root=cfg.data_root)).to(self.device)
         self.streams = {  # independent seeded streams: data order, latents, randomness inside losses
             name: torch.Generator(device=self.device).manual_seed(cfg.seed * 1_000_003 + i)
             for i, name in enumerate(("data", "z", "loss"), start=1)
@@ -169,9 +173,9 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, snapshot: Path | None) -> dict:
         """One metrics row for the current step; resets the loss accumulators."""
-        self.G.eval()
-        self.D.eval()
-        try:
+        # Networks are evaluated as the training step uses them: batch norm with batch statistics
+        # (of each EVAL_BATCH chunk), running statistics left untouched (see evaluation_mode).
+        with evaluation_mode(self.G, self.D):
             fake = batched(self.G, self.z_bank)
 
             def score(x):
@@ -198,13 +202,12 @@ class Trainer:
                 if snapshot is not None and self.dataset.family == "toy":
                     title = f"{self.cfg.run_id}  step {self.step}"
                     save_toy_snapshot(snapshot, score, self.eval_real, fake, title)
+                elif snapshot is not None and self.dataset.family == "image":
+                    save_image_grid(snapshot, fake)  # the first 64 samples of the fixed latent bank
             if missing:
                 row["missing"] = missing
             self._reset_accumulators()
             return row
-        finally:
-            self.G.train()
-            self.D.train()
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state(self) -> dict:
@@ -217,6 +220,9 @@ class Trainer:
             "streams": {k: g.get_state() for k, g in self.streams.items()},
             "train_s": self.train_s,
             "eval_s": self.eval_s,
+            # Loss sums since the last evaluation: a checkpoint taken between evaluations (when a job
+            # is stopped, see run_one's `stop`) must carry them for the next row to match.
+            "acc": {"d": self.acc_d, "g": self.acc_g, "n_d": self.n_d, "n_g": self.n_g},
         }
 
     def save(self, path: Path) -> None:
@@ -234,6 +240,9 @@ class Trainer:
         for k, g in self.streams.items():
             g.set_state(state["streams"][k].cpu())
         self.step, self.train_s, self.eval_s = state["step"], state["train_s"], state["eval_s"]
+        if "acc" in state:  # absent from checkpoints written before it was added (always at an eval step)
+            acc = state["acc"]
+            self.acc_d, self.acc_g, self.n_d, self.n_g = acc["d"], acc["g"], acc["n_d"], acc["n_g"]
 
 
 def accumulate(acc: dict[str, torch.Tensor], parts: dict[str, torch.Tensor]) -> None:
@@ -266,6 +275,9 @@ def environment() -> dict:
         "git_commit": commit,
         "host": socket.gethostname(),
         "argv": sys.argv,
+        # Which scheduler job ran this process, and how often SLURM had requeued it (preemption, time limit).
+        "slurm": {k: os.environ[k] for k in ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID",
+                                             "SLURM_RESTART_COUNT") if k in os.environ} or None,
     }
 
 
@@ -275,8 +287,14 @@ def describe_device(device: torch.device) -> str:
     return f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
 
 
-def run_one(cfg: RunConfig, root: Path, name: str, force: bool = False, progress: bool = True) -> RunResult:
-    """Train (or resume, or skip) one run under root/name/run_id and return its outcome."""
+def run_one(cfg: RunConfig, root: Path, name: str, force: bool = False, progress: bool = True,
+            stop: Callable[[], bool] | None = None) -> RunResult:
+    """Train (or resume, or skip) one run under root/name/run_id and return its outcome.
+
+    `stop` is polled between generator steps (bench.jobs passes "has the scheduler asked this job to
+    stop?"); when it returns True the run saves a checkpoint at that step boundary, records status
+    "interrupted" and returns, so a requeued job resumes from exactly there.
+    """
     run = RunDir(root / name / cfg.run_id)
     config = cfg.to_dict()
     action = decide(run, config, force)
@@ -290,12 +308,13 @@ def run_one(cfg: RunConfig, root: Path, name: str, force: bool = False, progress
     run.path.mkdir(parents=True, exist_ok=True)
     run.lock()
     try:
-        return _train(cfg, run, config, action, progress)
+        return _train(cfg, run, config, action, progress, stop)
     finally:
         run.unlock()
 
 
-def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: bool) -> RunResult:
+def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: bool,
+           stop: Callable[[], bool] | None) -> RunResult:
     trainer = Trainer(cfg)
     if action == "resume":
         trainer.load(run.ckpt)
@@ -336,9 +355,18 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
                 t0 = time.perf_counter()
             elif trainer.step % refresh == 0 and progress:
                 bar.set_postfix(gap=_fmt(trainer.running_gap()), refresh=False)
+            if stop is not None and trainer.step < steps and stop():
+                trainer.train_s += time.perf_counter() - t0
+                trainer.save(run.ckpt)
+                status = "interrupted"
+                break
     except BaseException as exc:
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", step=trainer.step,
-                      finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        # Ctrl-C, or a scheduler's handler exiting the process, is an interruption, not a failure:
+        # the run resumes from its last checkpoint when run again.
+        failed = not isinstance(exc, (KeyboardInterrupt, SystemExit))
+        record.update({"status": "failed" if failed else "interrupted", "step": trainer.step,
+                       "error" if failed else "interrupted_by": f"{type(exc).__name__}: {exc}",
+                       "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
         run.write(record)
         raise
     finally:

@@ -23,6 +23,17 @@ PRESETS: dict[str, dict[str, dict[str, int]]] = {
         "quick": {"steps": 300, "batch_size": 64, "evals": 3, "n_eval": 2000},
         "standard": {"steps": 20000, "batch_size": 256, "evals": 20, "n_eval": 2000},
     },
+    "image": {
+        # quick: `bench run --variants wgan-gp,gan --arch dcgan --dataset fashion-mnist` in a few
+        # minutes on 2 CPU cores (docs/images.md has the timing): on a CPU a DCGAN critic step at
+        # batch 32 costs ~0.1-0.25 s (x3 with the gradient penalty), so 60 steps, 2 evaluations of
+        # 1,000 samples. A smoke test and a demo of the outputs, not a measure of quality.
+        "quick": {"steps": 60, "batch_size": 32, "evals": 2, "n_eval": 1000},
+        # standard: Gulrajani et al.'s CIFAR-10 protocol (gan_cifar_resnet.py: ITERS = 100000
+        # generator steps, BATCH_SIZE = 64, 5 critic steps each for WGAN-GP), evaluated every 5,000
+        # steps on the whole 10,000-image test split (w1_exact uses 2,000 of them).
+        "standard": {"steps": 100000, "batch_size": 64, "evals": 20, "n_eval": 10000},
+    },
 }
 
 # The held-out real set and the latent bank are drawn from this seed, the same for every run, so that

@@ -112,7 +112,8 @@ class RunDir:
     def lock(self) -> None:
         """Take the run's lock file, or raise naming the process that holds it."""
         lock = self.path / LOCK
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(),
+              "slurm_job": os.environ.get("SLURM_JOB_ID")}
         for _ in range(2):
             try:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -123,6 +124,11 @@ class RunDir:
                     holder = {}
                 if holder.get("host") == me["host"] and not _alive(holder.get("pid", -1)):
                     lock.unlink(missing_ok=True)  # stale: its process is gone from this host
+                    continue
+                if me["slurm_job"] and holder.get("slurm_job") == me["slurm_job"]:
+                    # stale: SLURM runs one instance of a job at a time, so a lock left by the same job
+                    # id is from before it was requeued (perhaps on another node, killed before unlocking)
+                    lock.unlink(missing_ok=True)
                     continue
                 raise BenchError(
                     f"run {self.path} is in use by pid {holder.get('pid', '?')} on {holder.get('host', '?')} "

@@ -29,4 +29,5 @@ def print_summary(outcomes, where: Path, console: Console | None = None) -> None
         )
     console.print(table)
     console.print("critic gap = E[D(x)] - E[D(G(z))] on held-out data (raw critic outputs, no penalty); "
-                  "W1 exact = POT emd2 on 2,000 vs 2,000 points; HQ = within 3 std of a mode.")
+                  "W1 exact = POT emd2 between generated and held-out samples (counts and space in each run's "
+                  "run.json protocol); HQ = within 3 std of a mode.")

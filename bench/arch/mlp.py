@@ -1,7 +1,14 @@
-"""Fully connected generator and critic, the WGAN-GP toy setting (gan_toy.py): 3 hidden layers of
-512 ReLU units in both networks; width and depth are knobs. For EBGAN, an autoencoder critic of the
-same family: an encoder with depth // 2 hidden layers to a linear code of size `width`, and a
-decoder with the remaining hidden layers back to the input.
+"""Fully connected generator and critic: 3 hidden layers of 512 ReLU units in both networks; width
+and depth are knobs. For EBGAN, an autoencoder critic of the same family: an encoder with
+depth // 2 hidden layers to a linear code of size `width`, and a decoder with the remaining hidden
+layers back to the input.
+
+Toy data: the WGAN-GP toy setting (gan_toy.py, 3 x 512 ReLU), identity output (the data is unbounded).
+Images: the WGAN paper's MLP (Arjovsky et al. 2017, Fig. 6: "a 4-layer ReLU-MLP with 512 hidden
+units per layer"), whose depth we take from the reference code (martinarjovsky/WassersteinGAN,
+models/mlp.py MLP_G / MLP_D): four linear layers, i.e. 3 hidden ReLU layers, on the flattened image,
+run with ngf = ndf = 512. The reference G has a linear output; ours ends in tanh so that samples
+share the data's [-1, 1] range like every other image generator here.
 """
 
 from __future__ import annotations
@@ -63,13 +70,14 @@ class VectorAutoencoder(nn.Module):
 
 @register
 class Mlp(Arch):
-    """MLP generator and critic, 3 x 512 ReLU (WGAN-GP toy setting); autoencoder critic for EBGAN."""
+    """MLP generator and critic, 3 x 512 ReLU (WGAN-GP toy; WGAN paper's image MLP); autoencoder critic for EBGAN."""
 
     name = "mlp"
-    families = ("toy",)
+    families = ("toy", "image")
 
     def build(self, params, data_shape, critic_kind, critic_norm):
-        out_act = nn.Identity()  # toy data is unbounded
+        # Toy data is unbounded; images live in [-1, 1]. (A 1-D shape is a toy vector.)
+        out_act = nn.Identity() if len(data_shape) == 1 else nn.Tanh()
         G = VectorGenerator(params.z_dim, params.width, params.depth, data_shape, out_act)
         if critic_kind == "autoencoder":
             D = VectorAutoencoder(params.width, params.depth, data_shape)

@@ -21,6 +21,7 @@ class Dataset:
     shape: tuple[int, ...]
     modes: Tensor | None = None
     mode_std: float | None = None
+    max_heldout: int | None = None  # the most held-out samples heldout() can give (None: unlimited)
 
     def to(self, device: torch.device) -> "Dataset":
         """Move whatever the data set keeps in memory to `device` (training batches are drawn there)."""

@@ -9,7 +9,9 @@ from bench.metrics.registry import EvalContext, register
     "critic_gap",
     ("critic_gap",),
     "E[D(x)] - E[D(G(z))] over the held-out real set and G of the fixed latent bank; raw critic "
-    "outputs (EBGAN: negative energies), no penalty term, networks in eval mode",
+    "outputs (EBGAN: negative energies), no penalty term; networks as in a training step (batch norm "
+    "with the statistics of each 1000-sample chunk of real or of generated samples, running statistics "
+    "unused and untouched)",
     "The training critic's estimate E[D(x)] - E[D(G(z))] on held-out data (raw, no penalty)",
 )
 def critic_gap(ctx: EvalContext):

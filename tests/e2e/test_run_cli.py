@@ -104,7 +104,7 @@ def test_interrupted_run_resumes_to_identical_metrics(tmp_path, monkeypatch):
         run_one(cfg, tmp_path, "cut", progress=False)
     monkeypatch.setattr(Trainer, "evaluate", real_evaluate)
     cut_dir = tmp_path / "cut" / cfg.run_id
-    assert json.loads((cut_dir / "run.json").read_text())["status"] == "failed"
+    assert json.loads((cut_dir / "run.json").read_text())["status"] == "interrupted"  # Ctrl-C is no failure; it resumes
     assert [r["step"] for r in read_rows(cut_dir)] == [2]
 
     resumed = run_one(cfg, tmp_path, "cut", progress=False)

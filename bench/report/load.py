@@ -1,0 +1,145 @@
+"""Read results folders back into pandas frames; never recompute a metric.
+
+A results folder is results/<sweep>/<run-id>/ with run.json and metrics.jsonl (see bench/store.py).
+`load` accepts any folder above runs (the results root, one sweep, or one run) and returns:
+
+    runs  one row per run: labels, status, timings, why it failed or when it diverged
+    rows  one row per run x evaluation step, one column per numeric metric (the "wide" frame)
+    long  one row per run x step x metric: run labels, value, and the reason when the value is
+          missing (the frame written as runs.csv for users' own analysis)
+
+Runs are grouped for statistics by GROUP: data set, variant, architecture, and `setting`, a short
+hash of the run's configuration without its seed and device, so that runs trained under different
+schedules or hyperparameters are never pooled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from bench.errors import BenchError
+from bench.store import LOCK, METRICS, RUN_JSON, read_jsonl
+
+GROUP = ["dataset", "variant", "arch", "setting"]
+LABELS = ["run", "sweep", "run_id", *GROUP, "seed", "status"]
+# Statuses. `done` runs enter means and correlations; the others are listed and counted.
+FINISHED = "done"
+STATUSES = ["done", "running", "interrupted", "diverged", "failed"]
+
+
+@dataclass
+class Results:
+    runs: pd.DataFrame
+    rows: pd.DataFrame
+    long: pd.DataFrame
+    records: dict[str, dict]  # run -> run.json
+    ignored: list[tuple[Path, str]] = field(default_factory=list)  # run folders left out, and why
+
+    def metric_keys(self) -> list[str]:
+        return [c for c in self.rows.columns if c not in LABELS and c != "step"]
+
+
+def find_runs(folders: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Every run folder (one holding run.json) under the given folders, in a stable order."""
+    found: dict[Path, None] = {}
+    ignored: list[tuple[Path, str]] = []
+    for folder in folders:
+        if not folder.exists():
+            raise BenchError(f"results folder {folder} does not exist; pass a folder written by `bench run`, "
+                             f"e.g. results/<name>")
+        if not folder.is_dir():
+            raise BenchError(f"{folder} is a file, not a results folder; pass a folder written by `bench run`")
+        before = len(found)
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames.sort()
+            here = Path(dirpath)
+            if ".replaced-" in here.name:  # moved aside by `bench run --force`: superseded
+                ignored.append((here, "replaced by a later run (bench run --force)"))
+                dirnames[:] = []
+                continue
+            if RUN_JSON in filenames:
+                found[here.resolve()] = None
+                dirnames[:] = []  # a run's own subfolders (samples/, ckpt/) hold no runs
+        if len(found) == before:
+            raise BenchError(f"no runs under {folder} (no <run-id>/run.json found); pass a folder written by "
+                             f"`bench run`, e.g. results/<name>")
+    return list(found), ignored
+
+
+def _setting(config: dict) -> str:
+    """Runs that differ only in seed (and device) share a setting."""
+    rest = {k: v for k, v in config.items() if k not in ("seed", "device")}
+    return hashlib.sha1(json.dumps(rest, sort_keys=True).encode()).hexdigest()[:6]
+
+
+def _status(path: Path, record: dict) -> str:
+    status = record.get("status", "running")
+    if status == "running" and not (path / LOCK).exists():
+        return "interrupted"  # no process holds the run: it stopped without saying so; it can resume
+    return status
+
+
+def _read_record(path: Path) -> dict:
+    try:
+        with open(path / RUN_JSON) as f:
+            record = json.load(f)
+        config = record["config"]
+        for key in ("variant", "arch", "dataset", "seed"):
+            config[key]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
+        raise BenchError(f"{path / RUN_JSON} is not a run record written by `bench run` ({type(e).__name__}: {e}); "
+                         f"move that folder out of the results tree") from None
+    return record
+
+
+def _numeric(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def load(folders: list[Path]) -> Results:
+    paths, ignored = find_runs(folders)
+    names = [f"{p.parent.name}/{p.name}" for p in paths]
+    if len(set(names)) < len(names):  # the same sweep/run-id under two roots: use full paths
+        names = [str(p) for p in paths]
+    runs, rows, long, records = [], [], [], {}
+    for run, path in zip(names, paths):
+        record = _read_record(path)
+        records[run] = record
+        cfg = record["config"]
+        labels = {
+            "run": run, "sweep": path.parent.name, "run_id": record.get("run_id", path.name),
+            "dataset": cfg["dataset"], "variant": cfg["variant"], "arch": cfg["arch"], "setting": _setting(cfg),
+            "seed": cfg["seed"], "status": _status(path, record),
+        }
+        metric_rows = read_jsonl(path / METRICS)
+        timings = record.get("timings") or {}
+        runs.append({
+            **labels,
+            "steps": cfg.get("schedule", {}).get("steps"),
+            "last_step": metric_rows[-1]["step"] if metric_rows else None,
+            "evals": len(metric_rows),
+            "steps_per_s": timings.get("steps_per_s"),
+            "device": record.get("device"),
+            "estimates_wasserstein": (record.get("variant") or {}).get("estimates_wasserstein"),
+            "diverged_at_step": record.get("diverged_at_step"),
+            "error": record.get("error"),
+            "path": str(path),
+        })
+        for row in metric_rows:
+            missing = row.get("missing") or {}
+            values = {k: float(v) for k, v in row.items() if _numeric(v) and k != "step"}
+            values.update({k: float("nan") for k, v in row.items() if v is None})
+            rows.append({**labels, "step": int(row["step"]), **values})
+            for k, v in values.items():
+                reason = missing.get(k) or (missing.get("*") if pd.isna(v) else None) or ""
+                long.append({**labels, "step": int(row["step"]), "metric": k, "value": v, "missing": reason})
+    runs_df = pd.DataFrame(runs).sort_values(["dataset", "variant", "arch", "setting", "seed", "run"], kind="stable")
+    rows_df = pd.DataFrame(rows, columns=[*LABELS, "step"] if not rows else None)
+    long_df = pd.DataFrame(long, columns=[*LABELS, "step", "metric", "value", "missing"])
+    return Results(runs_df.reset_index(drop=True), rows_df, long_df, records, ignored)

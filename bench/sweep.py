@@ -1,0 +1,179 @@
+"""A sweep: a grid of variants x archs x data sets x seeds (x overrides), from flags or a YAML file,
+expanded into RunConfigs with stable run ids.
+
+A sweep file holds the same things as `bench run`'s flags, as YAML (read with yaml.safe_load):
+
+    name: wgan-paper-archs          # the folder under the results root (default: the file's name)
+    variants: [wgan, wgan-gp]       # or "wgan,wgan-gp"
+    archs: [mlp, dcgan]
+    datasets: [fashion-mnist]
+    seeds: 0-2                      # or [0, 1, 2]
+    schedule: standard              # quick | standard
+    set: {width: 256}               # --set overrides for every run
+    overrides: [{}, {lr_d: 1e-4}]   # one more grid axis: each entry is a further set of overrides
+    steps: 5000                     # ... and any keyword option of bench.config.plan_runs
+
+Unknown keys are an error. The keyword options are read from plan_runs's signature, so an option
+added there (e.g. an image data set's `data_root`) is a valid sweep key with no change here.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bench.config import RunConfig, parse_list, parse_seeds, plan_runs
+from bench.errors import BenchError
+from bench.typecheck import describe, fits
+
+# plan_runs's positional grid arguments and what a sweep calls them; its other keywords are PLAN_OPTIONS.
+_GRID_ARGS = {"variants": "variants", "arch": "archs", "dataset": "datasets", "seeds": "seeds",
+              "preset": "schedule", "sets": "set"}
+PLAN_OPTIONS = {name: p for name, p in inspect.signature(plan_runs).parameters.items() if name not in _GRID_ARGS}
+_HINTS = typing.get_type_hints(plan_runs)
+SPEC_KEYS = ["name", "variants", "archs", "datasets", "seeds", "schedule", "set", "overrides", *PLAN_OPTIONS]
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    name: str
+    variants: list[str]
+    archs: list[str]
+    datasets: list[str]
+    seeds: list[int]
+    schedule: str = "quick"
+    set: dict[str, str] = field(default_factory=dict)
+    overrides: list[dict[str, str]] = field(default_factory=lambda: [{}])
+    options: dict = field(default_factory=dict)  # plan_runs keyword options that were given
+
+    def to_dict(self) -> dict:
+        """The spec as a sweep file would hold it (written into the sweep's folder)."""
+        out = {k: getattr(self, k) for k in ("name", "variants", "archs", "datasets", "seeds", "schedule")}
+        if self.set:
+            out["set"] = self.set
+        if self.overrides != [{}]:
+            out["overrides"] = self.overrides
+        return {**out, **self.options}
+
+
+def spec_from_mapping(values: dict, where: str) -> SweepSpec:
+    """Validate a sweep mapping (a parsed file, with flags merged in) into a SweepSpec."""
+    unknown = [k for k in values if k not in SPEC_KEYS]
+    if unknown:
+        raise BenchError(f"{where}: unknown key {unknown[0]!r}; valid keys: {', '.join(SPEC_KEYS)}")
+    for key in ("variants", "archs", "datasets", "seeds"):
+        if values.get(key) in (None, "", []):
+            raise BenchError(f"{where}: no {key}; give them, e.g. {key}: {_EXAMPLES[key]}")
+    name = values.get("name")
+    if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+        raise BenchError(f"{where}: name {name!r} must be a plain folder name (no '/'), e.g. name: wgan-archs")
+    options = {}
+    for key, param in PLAN_OPTIONS.items():
+        if values.get(key) is not None:
+            value = values[key]
+            if not fits(value, _HINTS[key]):
+                raise BenchError(f"{where}: {key}={value!r} has the wrong type; expected {describe(_HINTS[key])}"
+                                 f" (default {param.default!r})")
+            options[key] = value
+    overrides = values.get("overrides") or [{}]
+    if not isinstance(overrides, list):
+        raise BenchError(f"{where}: overrides must be a list of mappings, "
+                         f"e.g. overrides: [{{clip: 0.01}}, {{clip: 0.1}}]")
+    schedule = values.get("schedule") or "quick"
+    if not isinstance(schedule, str):
+        raise BenchError(f"{where}: schedule={schedule!r}: expected a preset name, e.g. schedule: quick")
+    return SweepSpec(
+        name=name,
+        variants=_names(values["variants"], "variants", where),
+        archs=_names(values["archs"], "archs", where),
+        datasets=_names(values["datasets"], "datasets", where),
+        seeds=_seeds(values["seeds"], where),
+        schedule=schedule,
+        set=_settings(values.get("set") or {}, "set", where),
+        overrides=[_settings(o, "overrides", where) for o in overrides],
+        options=options,
+    )
+
+
+def load_sweep_file(path: Path) -> dict:
+    """A sweep file's mapping (not yet validated), named after the file unless it says otherwise."""
+    if not path.is_file():
+        raise BenchError(f"sweep file {path} not found; give a YAML file such as sweeps/wgan-paper-archs.yaml")
+    try:
+        values = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise BenchError(f"sweep file {path}: not valid YAML ({str(e).splitlines()[0]}); fix the file") from None
+    if not isinstance(values, dict):
+        raise BenchError(f"sweep file {path}: expected a mapping with keys such as variants, archs, datasets, seeds")
+    values.setdefault("name", path.stem)
+    return values
+
+
+def plan(spec: SweepSpec) -> list[RunConfig]:
+    """Every run of the grid, validated before anything is written, in a stable order, without duplicates.
+
+    A --set key must belong to some variant or arch of the grid; for each (arch, data set) it applies
+    where it is known (e.g. a width knob to the archs that have one).
+    """
+    import dataclasses
+
+    import variants as variant_pkg
+    from bench.arch import ARCHS
+
+    for v in spec.variants:
+        variant_pkg.VARIANTS.get(v)  # raises naming the known ones
+    hyper_keys = {f.name for v in spec.variants for f in dataclasses.fields(variant_pkg.VARIANTS.get(v).Hyper)}
+    arch_keys = {a: {f.name for f in dataclasses.fields(ARCHS.get(a).Params)} for a in spec.archs}
+    runs: dict[str, RunConfig] = {}
+    for override in spec.overrides:
+        sets = {**spec.set, **override}
+        every = hyper_keys.union(*arch_keys.values())
+        unknown = sorted(set(sets) - every)
+        if unknown:
+            raise BenchError(f"set {unknown[0]}: no variant ({', '.join(spec.variants)}) or arch "
+                             f"({', '.join(spec.archs)}) of the sweep has this setting; valid keys: "
+                             f"{', '.join(sorted(every))}")
+        for arch in spec.archs:
+            mine = {k: v for k, v in sets.items() if k in hyper_keys or k in arch_keys[arch]}
+            for dataset in spec.datasets:
+                for cfg in plan_runs(spec.variants, arch, dataset, spec.seeds, spec.schedule, sets=mine,
+                                     **spec.options):
+                    runs.setdefault(cfg.run_id, cfg)
+    return list(runs.values())
+
+
+_EXAMPLES = {"variants": "[wgan, wgan-gp]", "archs": "[mlp]", "datasets": "[8gaussians]", "seeds": "0-2"}
+
+
+def _names(value, key: str, where: str) -> list[str]:
+    if isinstance(value, str):
+        return parse_list(value, key)
+    if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+        return list(dict.fromkeys(value))
+    raise BenchError(f"{where}: {key} must be a list of names, e.g. {key}: {_EXAMPLES[key]}")
+
+
+def _seeds(value, where: str) -> list[int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [value]
+    if isinstance(value, str):
+        return parse_seeds(value)
+    if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
+        return sorted(set(value))
+    raise BenchError(f"{where}: seeds must be a list of integers or a range, e.g. seeds: 0-2")
+
+
+def _settings(value, key: str, where: str) -> dict[str, str]:
+    """A mapping of --set overrides; values as text, as plan_runs parses --set KEY=VALUE."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise BenchError(f"{where}: {key} must map setting names to values, e.g. {key}: {{clip: 0.01}}")
+    out = {}
+    for k, v in value.items():
+        if isinstance(v, (dict, list)) or v is None:
+            raise BenchError(f"{where}: {key}.{k}={v!r}: a setting takes one value, e.g. {k}: 0.01")
+        out[k] = str(v).lower() if isinstance(v, bool) else str(v)
+    return out
