@@ -89,7 +89,7 @@ def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, n_eva
     runs = plan_runs(
         parse_list(variant_list, "--variants"), arch, dataset, parse_seeds(seeds), preset,
         steps=steps, batch_size=batch_size, evals=evals, device=device, sets=parse_sets(sets),
-        n_eval=n_eval, data_root=data_root, download=download, speed=speed,
+        n_eval=n_eval, data_root=data_root, download=download, **speed,
     )
     name = name or f"{preset}-{time.strftime('%Y-%m-%d')}"
     if "/" in name or name in (".", ".."):

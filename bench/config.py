@@ -164,7 +164,9 @@ def plan_runs(
     n_eval: int | None = None,
     data_root: str | None = None,
     download: bool = False,
-    speed: Speed | None = None,
+    compile: str = "auto",
+    pack: int = 1,
+    tf32: bool = False,
 ) -> list[RunConfig]:
     """Resolve and validate every run before any of them starts (so bad input writes nothing).
 
@@ -189,7 +191,8 @@ def plan_runs(
     if data.max_heldout is not None and schedule.n_eval > data.max_heldout:
         raise BenchError(f"n_eval {schedule.n_eval} exceeds the {data.max_heldout} held-out images of {dataset}; "
                          f"pass --n-eval {data.max_heldout} or less")
-    speed = speed or Speed()
+    # how the runs execute (--compile, --pack, --tf32; bench.speed), checked before anything is written
+    speed = Speed(compile=compile, pack=pack, tf32=tf32)
     check_speed(speed, device, variant_classes)
 
     known = {f.name for f in dataclasses.fields(arch_obj.Params)}

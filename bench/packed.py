@@ -27,7 +27,7 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -242,10 +242,7 @@ def run_many(cfgs: list[RunConfig], root: Path, name: str, force: bool = False,
              progress: bool = True) -> Iterator[tuple[RunConfig, RunResult]]:
     """Every run, packed where its config asks (`--pack K`), one by one otherwise."""
     for pack in plan_packs(cfgs):
-        if len(pack) == 1:
-            yield pack[0], run_one(pack[0], root, name, force=force, progress=progress)
-        else:
-            yield from run_pack(pack, root, name, force=force, progress=progress)
+        yield from run_pack(pack, root, name, force=force, progress=progress)
 
 
 @dataclass
@@ -259,10 +256,13 @@ class _Member:
     last: dict = field(default_factory=dict)
 
 
-def run_pack(cfgs: list[RunConfig], root: Path, name: str, force: bool = False,
-             progress: bool = True) -> list[tuple[RunConfig, RunResult]]:
+def run_pack(cfgs: list[RunConfig], root: Path, name: str, force: bool = False, progress: bool = True,
+             stop: Callable[[], bool] | None = None) -> list[tuple[RunConfig, RunResult]]:
     """Train (or resume, or skip) runs that differ only in seed as packs; each member's run directory
-    ends up as if it had run alone (bench.runner.run_one)."""
+    ends up as if it had run alone. A single run is bench.runner.run_one's. `stop` is run_one's: polled
+    between generator steps; when it says so every member checkpoints there and is "interrupted"."""
+    if len(cfgs) == 1:
+        return [(cfgs[0], run_one(cfgs[0], root, name, force=force, progress=progress, stop=stop))]
     results: dict[str, RunResult] = {}
     todo: list[_Member] = []
     for cfg in cfgs:  # decide every member first: a clash raises before anything is moved or written
@@ -293,15 +293,17 @@ def run_pack(cfgs: list[RunConfig], root: Path, name: str, force: bool = False,
         for m in todo:  # members resumed from different steps cannot share a pack
             by_step.setdefault(m.trainer.step, []).append(m)
         for group in by_step.values():
-            for m, result in zip(group, _train_pack(group, progress)):
+            if stop is not None and stop():
+                break  # interrupted between packs: the rest resume from where they are when run again
+            for m, result in zip(group, _train_pack(group, progress, stop)):
                 results[m.cfg.run_id] = result
     finally:
         for run in locked:
             run.unlock()
-    return [(cfg, results[cfg.run_id]) for cfg in cfgs]
+    return [(cfg, results[cfg.run_id]) for cfg in cfgs if cfg.run_id in results]
 
 
-def _train_pack(members: list[_Member], progress: bool) -> list[RunResult]:
+def _train_pack(members: list[_Member], progress: bool, stop: Callable[[], bool] | None) -> list[RunResult]:
     """The loop of bench.runner._train, for a pack: one step trains every member; at each evaluation
     step every member still running evaluates, checkpoints and writes its own files."""
     pack = PackedTrainer([m.trainer for m in members])
@@ -318,6 +320,7 @@ def _train_pack(members: list[_Member], progress: bool) -> list[RunResult]:
     start_step, seg_start = pack.step, time.perf_counter()
     start_train_s = [m.trainer.train_s for m in members]
     live = list(range(len(members)))
+    status = "done"
     bar = tqdm(total=steps, initial=pack.step, desc=f"{cfg.run_id} (+{len(members) - 1} packed)", unit="step",
                disable=not progress, dynamic_ncols=True, leave=True)
     try:
@@ -349,18 +352,28 @@ def _train_pack(members: list[_Member], progress: bool) -> list[RunResult]:
                 t0 = time.perf_counter()
             elif pack.step % refresh == 0 and progress:
                 bar.set_postfix(gap=_fmt(pack.running_gap()), refresh=False)
+            if stop is not None and pack.step < steps and stop():  # as bench.runner._train
+                pack.train_s += time.perf_counter() - t0
+                pack.sync_members()  # the loss sums since the last evaluation go into the checkpoints
+                for i in live:
+                    members[i].trainer.save(members[i].run.ckpt)
+                status = "interrupted"
+                break
     except BaseException as exc:
+        # as bench.runner._train: Ctrl-C or a scheduler's exit is an interruption, anything else a failure
+        failed = not isinstance(exc, (KeyboardInterrupt, SystemExit))
         for i in live:
             m = members[i]
-            m.record.update(status="failed", error=f"{type(exc).__name__}: {exc}", step=pack.step,
-                            finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            m.record.update({"status": "failed" if failed else "interrupted", "step": pack.step,
+                             "error" if failed else "interrupted_by": f"{type(exc).__name__}: {exc}",
+                             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
             m.run.write(m.record)
         raise
     finally:
         bar.close()
     for i in live:
         m = members[i]
-        finish_record(m.record, m.trainer, "done", start_step, start_train_s[i], seg_start)
+        finish_record(m.record, m.trainer, status, start_step, start_train_s[i], seg_start)
         m.run.write(m.record)
     return [RunResult(m.cfg.run_id, m.run.path, m.record["status"], m.action, m.last,
                       m.record["timings"]["steps_per_s"]) for m in members]

@@ -387,8 +387,10 @@ def start_record(cfg: RunConfig, trainer: Trainer, config: dict, action: str) ->
         "data": trainer.dataset.describe(),
         "protocol": {m: METRICS.get(m).protocol for m in METRICS.names()},
         "device": describe_device(trainer.device),
-        # how the steps ran (bench.speed): not part of the config, the numbers agree within float tolerance
-        "speed": {**cfg.speed.to_record(), "compile": trainer.compile_mode, "compile_why": trainer.compile_why},
+        # how the steps ran (bench.speed): not part of the config, the numbers agree within float tolerance;
+        # "pack": how many runs trained together (bench.packed updates it for its members)
+        "speed": {**cfg.speed.to_record(), "compile": trainer.compile_mode, "compile_why": trainer.compile_why,
+                  "pack": 1},
         **environment(),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "resumed_from_step": trainer.step if action == "resume" else None,

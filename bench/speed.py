@@ -30,7 +30,7 @@ class Speed:
     tf32: bool = False  # allow TF32 in CUDA matmuls and convolutions
 
     def to_record(self) -> dict:
-        return {"compile_requested": self.compile, "pack": self.pack, "tf32": self.tf32}
+        return {"compile_requested": self.compile, "pack_requested": self.pack, "tf32": self.tf32}
 
 
 def device_is_cuda(device: str) -> bool:
@@ -100,21 +100,30 @@ def set_tf32(device, on: bool) -> None:
         conv.allow_tf32 = on
 
 
-def click_options(fn):
-    """`--compile`, `--pack`, `--tf32` for a click command; the command receives them as `speed=Speed(...)`."""
+def click_options(fn=None, *, sweep: bool = False):
+    """`--compile`, `--pack`, `--tf32` for a click command; the command receives them as `speed`, a dict of
+    bench.config.plan_runs's keyword arguments of the same names. With sweep=True (bench sweep) the
+    dict holds only the flags given, so that they override a sweep file's keys rather than reset them."""
 
-    @click.option("--compile", "compile_mode", type=click.Choice(COMPILE_MODES), default="auto", show_default=True,
-                  help="How each training step runs: none (eager), graph (captured once as a CUDA graph, then "
-                       "replayed), compile (torch.compile); auto = graph on CUDA, none on the CPU. Recorded in "
-                       "run.json; does not change the run id or, beyond float rounding, the numbers.")
-    @click.option("--pack", type=int, default=1, show_default=True, metavar="K",
-                  help="Train up to K runs that differ only in seed together, with stacked parameters (batched "
-                       "matmuls); each writes its own run directory as if it had run alone.")
-    @click.option("--tf32", is_flag=True,
-                  help="Allow TF32 in CUDA matmuls and convolutions (faster, ~1e-3 relative precision); "
-                       "recorded in the run's config.")
-    @functools.wraps(fn)
-    def command(*args, compile_mode, pack, tf32, **kwargs):
-        return fn(*args, speed=Speed(compile=compile_mode, pack=pack, tf32=tf32), **kwargs)
+    def decorate(fn):
+        @click.option("--compile", "compile_mode", type=click.Choice(COMPILE_MODES),
+                      default=None if sweep else "auto", show_default=not sweep,
+                      help="How each training step runs: none (eager), graph (captured once as a CUDA graph, "
+                           "then replayed), compile (torch.compile); auto = graph on CUDA, none on the CPU. "
+                           "Recorded in run.json; does not change the run id or, beyond float rounding, the "
+                           "numbers.")
+        @click.option("--pack", type=int, default=None if sweep else 1, show_default=not sweep, metavar="K",
+                      help="Train up to K runs that differ only in seed together, with stacked parameters "
+                           "(batched matmuls); each writes its own run directory as if it had run alone"
+                           + (" (one job per pack)." if sweep else "."))
+        @click.option("--tf32", is_flag=True, default=None if sweep else False,
+                      help="Allow TF32 in CUDA matmuls and convolutions (faster, ~1e-3 relative precision); "
+                           "recorded in the run's config.")
+        @functools.wraps(fn)
+        def command(*args, compile_mode, pack, tf32, **kwargs):
+            given = {"compile": compile_mode, "pack": pack, "tf32": tf32}
+            return fn(*args, speed={k: v for k, v in given.items() if v is not None}, **kwargs)
 
-    return command
+        return command
+
+    return decorate(fn) if fn is not None else decorate

@@ -10,6 +10,7 @@ Warm-up steps (CUDA-graph capture, torch.compile, cuDNN autotuning, allocator gr
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import statistics
 import sys
@@ -80,7 +81,7 @@ def ours(variant: str, arch: str, dataset: str, args, modes: list[str], packs: l
 
     def plan(seeds, speed):
         return plan_runs([variant], arch, dataset, seeds, preset="standard", batch_size=args.batch_size,
-                         device=args.device, sets=sets, speed=speed)
+                         device=args.device, sets=sets, **dataclasses.asdict(speed))
 
     out, reference = [], None
     for mode in modes:

@@ -90,3 +90,34 @@ def test_image_benchmarks_run_or_name_what_is_missing(script):
     else:
         assert res.returncode == 2 and res.stderr.startswith("benchmark: error: "), res.stderr
         assert res.stderr.count("\n") == 1 and "fashion-mnist" in res.stderr.lower()
+
+
+@pytest.mark.parametrize("executor", ["debug", "local"])
+def test_sweep_packs_seeds_into_one_job(tmp_path, executor):
+    """`pack: 2` in a sweep: seeds 0 and 1 go to one job (one process) that trains them together,
+    seed 2 to a job of its own; `bench status` and re-submission see three runs as usual."""
+    from click.testing import CliRunner
+
+    from bench.cli import cli
+    from bench.status import read_jsonl
+
+    sweep = tmp_path / "packed.yaml"
+    sweep.write_text("variants: [gan]\narchs: [mlp]\ndatasets: [8gaussians]\nseeds: 0-2\nsteps: 3\nevals: 1\n"
+                     "batch_size: 16\nset: {width: 32}\npack: 2\n")
+    args = ["sweep", str(sweep), "--executor", executor, "--results", str(tmp_path / "r")]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    folder = tmp_path / "r" / "packed"
+    packs = {}
+    for run in sorted(folder.glob("*/run.json")):
+        record = json.loads(run.read_text())
+        assert record["status"] == "done" and record["step"] == 3
+        packs[record["config"]["seed"]] = record["speed"]["pack"]
+    assert packs == {0: 2, 1: 2, 2: 1}
+    assert "3 runs: 0 pending, 0 running, 3 done, 0 failed" in res.output
+    if executor == "local":
+        jobs = read_jsonl(folder / "jobs.jsonl")
+        by_seed = {j["run_id"].split("-s")[1][0]: j["job_id"] for j in jobs}
+        assert by_seed["0"] == by_seed["1"] != by_seed["2"]
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0 and "submitting 0 runs" in again.output, again.output

@@ -29,7 +29,7 @@ def config(variant: str, device: str = "cpu", speed: Speed = Speed(), seeds=(0,)
     if variant == "wgan":
         sets.update(warmup_gen_steps="1", warmup_critic_steps="7")
     return plan_runs([variant], "mlp", "8gaussians", list(seeds), steps=20, evals=2, batch_size=16,
-                     device=device, sets=sets, speed=speed)
+                     device=device, sets=sets, **dataclasses.asdict(speed))
 
 
 def test_auto_picks_graphs_on_cuda_and_eager_steps_on_the_cpu():
@@ -60,7 +60,7 @@ def test_compile_without_a_cxx_compiler_is_refused(monkeypatch):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only answer to --device auto")
 def test_graphs_on_auto_device_without_cuda_are_refused():
     with pytest.raises(BenchError, match="needs a CUDA device"):
-        plan_runs(["gan"], "mlp", "8gaussians", [0], device="auto", speed=Speed(compile="graph"))
+        plan_runs(["gan"], "mlp", "8gaussians", [0], device="auto", compile="graph")
 
 
 def test_capture_and_packing_do_not_change_the_run_identity_but_tf32_does():

@@ -43,7 +43,7 @@ def tiny(variant: str, seeds: list[int], pack: int = 1, steps: int = 4):
     if variant == "wgan":  # 100 critic steps per generator step for the first 25 would dominate
         sets.update(warmup_gen_steps="1", warmup_critic_steps="3")
     cfgs = plan_runs([variant], "mlp", "8gaussians", seeds, steps=steps, evals=2, batch_size=16, device="cpu",
-                     sets=sets, speed=Speed(pack=pack))
+                     sets=sets, pack=pack)
     # a smaller evaluation set than the preset's 2,000: exact W1 on 256 points is quick
     return [dataclasses.replace(c, schedule=dataclasses.replace(c.schedule, n_eval=256)) for c in cfgs]
 
@@ -161,7 +161,7 @@ def test_stacked_module_runs_each_member_on_its_own_slice():
 
 
 def test_plan_packs_groups_configs_that_differ_only_in_seed():
-    cfgs = plan_runs(["gan", "wgan"], "mlp", "8gaussians", [0, 1, 2, 3, 4], device="cpu", speed=Speed(pack=2))
+    cfgs = plan_runs(["gan", "wgan"], "mlp", "8gaussians", [0, 1, 2, 3, 4], device="cpu", pack=2)
     packs = plan_packs(cfgs)
     assert [[(c.variant, c.seed) for c in p] for p in packs] == [
         [("gan", 0), ("gan", 1)], [("gan", 2), ("gan", 3)], [("gan", 4)],
