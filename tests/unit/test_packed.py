@@ -130,6 +130,25 @@ def test_interrupted_pack_resumes_packed_or_alone(tmp_path, monkeypatch):
         assert_checkpoints_close(alone / "ckpt" / "last.pt", packed / "ckpt" / "last.pt", f"seed {cfg.seed}")
 
 
+def test_a_stopped_pack_checkpoints_between_evaluations_and_resumes_exactly(tmp_path):
+    """A scheduler's stop (bench.jobs) lands between evaluations: every member saves its checkpoint
+    with the loss sums so far, and the resumed pack ends as the runs alone do."""
+    for cfg in tiny("wgan", [0, 1], steps=6):
+        run_one(cfg, tmp_path, "alone", progress=False)
+    cfgs = tiny("wgan", [0, 1], pack=2, steps=6)  # evaluations at steps 3 and 6
+    polls = iter(range(100))
+    # polled once before the pack starts, then after every step: the fifth poll comes after step 4
+    results = run_pack(cfgs, tmp_path, "p", progress=False, stop=lambda: next(polls) == 4)
+    assert [r.status for _, r in results] == ["interrupted", "interrupted"]
+    for cfg in cfgs:
+        assert json.loads((tmp_path / "p" / cfg.run_id / "run.json").read_text())["step"] == 4
+    assert [r.action for _, r in run_pack(cfgs, tmp_path, "p", progress=False)] == ["resume", "resume"]
+    for cfg in cfgs:
+        alone, packed = tmp_path / "alone" / cfg.run_id, tmp_path / "p" / cfg.run_id
+        assert_rows_close(read_rows(alone), read_rows(packed), f"seed {cfg.seed}")
+        assert_checkpoints_close(alone / "ckpt" / "last.pt", packed / "ckpt" / "last.pt", f"seed {cfg.seed}")
+
+
 def test_finished_members_are_skipped_and_the_rest_packed(tmp_path):
     (first,) = tiny("gan", [0])
     run_one(first, tmp_path, "x", progress=False)
