@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from bench.errors import BenchError
+from bench.speed import click_options as speed_options
 
 SCHEDULES = ["quick", "standard"]
 
@@ -73,8 +74,9 @@ def list_cmd(what):
                    "(repeatable; applies to each selected variant or arch that has the key).")
 @click.option("--force", is_flag=True, help="Redo runs that already finished (the old run is moved aside, not deleted).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar per run.")
+@speed_options  # --compile, --pack, --tf32 (bench.speed)
 def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, n_eval, data_root, download, seeds, device,
-            results, name, sets, force, progress):
+            results, name, sets, force, progress, speed):
     """Train each variant x seed on one architecture and data set, writing results/<name>/<run-id>/.
 
     Each run writes run.json (config, versions, device, status, timings), metrics.jsonl (one row per
@@ -87,19 +89,18 @@ def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, n_eva
     runs = plan_runs(
         parse_list(variant_list, "--variants"), arch, dataset, parse_seeds(seeds), preset,
         steps=steps, batch_size=batch_size, evals=evals, device=device, sets=parse_sets(sets),
-        n_eval=n_eval, data_root=data_root, download=download,
+        n_eval=n_eval, data_root=data_root, download=download, **speed,
     )
     name = name or f"{preset}-{time.strftime('%Y-%m-%d')}"
     if "/" in name or name in (".", ".."):
         raise BenchError(f"--name {name!r} must be a plain folder name (no '/'), e.g. --name wgan-vs-gan")
     check_results_root(results)
 
-    from bench.runner import run_one
+    from bench.packed import run_many
     from bench.summary import print_summary
 
     outcomes = []
-    for cfg in runs:
-        outcome = run_one(cfg, results, name, force=force, progress=progress)
+    for cfg, outcome in run_many(runs, results, name, force=force, progress=progress):  # packs where --pack asks
         if outcome.action == "skip":
             click.echo(f"{cfg.run_id}: already finished in {outcome.path}; skipped (--force to redo)", err=True)
         elif outcome.action == "resume":

@@ -22,6 +22,8 @@ from bench.arch.base import DEFAULT_Z_DIM
 from bench.data import build_dataset, canonical_name
 from bench.errors import BenchError
 from bench.schedule import Schedule, make_schedule
+from bench.speed import Speed
+from bench.speed import check as check_speed
 from variants.base import Hyper
 
 
@@ -41,6 +43,7 @@ class RunConfig:
     # records the folder actually used under "data").
     data_root: str | None = None
     download: bool = False
+    speed: Speed = Speed()  # how it runs (--compile, --pack, --tf32); not part of run_id (bench.speed)
 
     @property
     def run_id(self) -> str:
@@ -60,7 +63,9 @@ class RunConfig:
         return out
 
     def to_dict(self) -> dict:
-        return {
+        """The run's identity as run.json records it (and a resumed run must match). Capture and
+        packing are not in it: they do not change what is computed. TF32 does, so it is, when on."""
+        out = {
             "variant": self.variant,
             "arch": self.arch,
             "dataset": self.dataset,
@@ -71,6 +76,9 @@ class RunConfig:
             "arch_params": dataclasses.asdict(self.arch_params),
             "sets": dict(self.sets),
         }
+        if self.speed.tf32:
+            out["tf32"] = True
+        return out
 
 
 def dataset_slug(dataset: str) -> str:
@@ -156,6 +164,9 @@ def plan_runs(
     n_eval: int | None = None,
     data_root: str | None = None,
     download: bool = False,
+    compile: str = "auto",
+    pack: int = 1,
+    tf32: bool = False,
 ) -> list[RunConfig]:
     """Resolve and validate every run before any of them starts (so bad input writes nothing).
 
@@ -180,6 +191,9 @@ def plan_runs(
     if data.max_heldout is not None and schedule.n_eval > data.max_heldout:
         raise BenchError(f"n_eval {schedule.n_eval} exceeds the {data.max_heldout} held-out images of {dataset}; "
                          f"pass --n-eval {data.max_heldout} or less")
+    # how the runs execute (--compile, --pack, --tf32; bench.speed), checked before anything is written
+    speed = Speed(compile=compile, pack=pack, tf32=tf32)
+    check_speed(speed, device, variant_classes)
 
     known = {f.name for f in dataclasses.fields(arch_obj.Params)}
     for cls in variant_classes:
@@ -200,5 +214,5 @@ def plan_runs(
         applied = tuple(sorted({**arch_sets, **hyper_sets}.items()))
         for seed in seeds:
             runs.append(RunConfig(name, arch, dataset, seed, schedule, hyper, arch_params, device, applied,
-                                  data_root=data_root, download=download))
+                                  data_root=data_root, download=download, speed=speed))
     return runs

@@ -22,7 +22,7 @@ from pathlib import Path
 import submitit
 
 from bench.config import RunConfig
-from bench.runner import run_one
+from bench.packed import run_pack
 from bench.store import RunDir
 
 # Seconds between the signal and the forced requeue; well inside submitit's default 90 s warning.
@@ -80,22 +80,28 @@ class StopRequest:
 
 
 class TrainJob(submitit.helpers.Checkpointable):
-    """`TrainJob()(cfg, root, name)` trains one run (resuming or skipping it as the run store says)."""
+    """`TrainJob()(cfg, root, name)` trains one run (resuming or skipping it as the run store says);
+    given a list of configs that differ only in seed, it trains them as one pack (bench.packed)."""
 
-    def __call__(self, cfg: RunConfig, root: str | Path, name: str) -> dict:
+    def __call__(self, cfg: RunConfig | list[RunConfig], root: str | Path, name: str) -> dict | list[dict]:
         _threads_from_slurm()
+        cfgs = cfg if isinstance(cfg, list) else [cfg]
         restart = os.environ.get("SLURM_RESTART_COUNT")
-        print(f"bench: run {cfg.run_id}" + (f" (requeued {restart}x)" if restart else ""), flush=True)
+        ids = ", ".join(c.run_id for c in cfgs)
+        print(f"bench: run {ids}" + (f" (requeued {restart}x)" if restart else ""), flush=True)
         with StopRequest() as stop:
-            result = run_one(cfg, Path(root), name, progress=False, stop=stop)
-            step = (RunDir(result.path).read() or {}).get("step")
-            print(f"bench: run {cfg.run_id}: {result.status} at step {step} ({result.action})"
-                  + (" on the scheduler's stop signal" if stop.requested else ""), flush=True)
-            if result.status == "interrupted":
+            results = run_pack(cfgs, Path(root), name, progress=False, stop=stop)  # one config: run_one
+            for c, result in results:
+                step = (RunDir(result.path).read() or {}).get("step")
+                print(f"bench: run {c.run_id}: {result.status} at step {step} ({result.action})"
+                      + (" on the scheduler's stop signal" if stop.requested else ""), flush=True)
+            if any(r.status == "interrupted" for _, r in results) or len(results) < len(cfgs):
                 stop.forward()  # requeues and exits the process (submitit's handler)
-        return {"run_id": result.run_id, "status": result.status, "path": str(result.path)}
+        out = [{"run_id": r.run_id, "status": r.status, "path": str(r.path)} for _, r in results]
+        return out if isinstance(cfg, list) else out[0]
 
-    def checkpoint(self, cfg: RunConfig, root: str | Path, name: str) -> submitit.helpers.DelayedSubmission:
+    def checkpoint(self, cfg: RunConfig | list[RunConfig], root: str | Path,
+                   name: str) -> submitit.helpers.DelayedSubmission:
         """Called by submitit on the stop signal: requeue a fresh job with the same arguments; the
         runner has already saved its checkpoint, which the new job resumes from."""
         return submitit.helpers.DelayedSubmission(TrainJob(), cfg, root, name)

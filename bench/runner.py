@@ -28,11 +28,14 @@ import bench
 import variants as variant_pkg
 from bench.arch import ARCHS
 from bench.arch.norms import evaluation_mode
+from bench.capture import Stepper
 from bench.config import RunConfig
 from bench.data import build_dataset
 from bench.metrics import METRICS, EvalContext, Missing
 from bench.plots import save_image_grid, save_toy_snapshot
+from bench.speed import resolve_compile, set_tf32
 from bench.store import RunDir, atomic_write_text, decide, move_aside, read_jsonl
+from variants.base import LossOut
 
 EVAL_BATCH = 1000  # samples per forward pass at evaluation
 
@@ -62,9 +65,12 @@ class RunResult:
 
 
 class Trainer:
-    """Builds everything a run needs from its RunConfig and trains it."""
+    """Builds everything a run needs from its RunConfig and trains it.
 
-    def __init__(self, cfg: RunConfig):
+    `dataset`: an already built data set for cfg.dataset (packed runs share one); None builds it.
+    """
+
+    def __init__(self, cfg: RunConfig, dataset=None):
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
         if self.device.type == "cpu":
@@ -73,7 +79,8 @@ class Trainer:
             torch.set_flush_denormal(True)
         torch.manual_seed(cfg.seed)  # network initialization
         # plan_runs already found (and, with --download, fetched) the files; here they are only read.
-        self.dataset = build_dataset(cfg.dataset, data_root=cfg.data_root).to(self.device)
+        self.dataset = (dataset if dataset is not None else
+                        build_dataset(cfg.dataset, data_root=cfg.data_root)).to(self.device)
         self.streams = {  # independent seeded streams: data order, latents, randomness inside losses
             name: torch.Generator(device=self.device).manual_seed(cfg.seed * 1_000_003 + i)
             for i, name in enumerate(("data", "z", "loss"), start=1)
@@ -93,11 +100,18 @@ class Trainer:
         self.step = 0
         self.train_s = self.eval_s = 0.0
         self._reset_accumulators()
+        # How the steps run (bench.capture, bench.speed): resolved now for run.json, built at the first step.
+        set_tf32(self.device, cfg.speed.tf32)
+        self.compile_mode, self.compile_why = resolve_compile(cfg.speed.compile, self.device)
+        self.stepper: Stepper | None = None
 
     # -- the hot loop --------------------------------------------------------------------------
     def _reset_accumulators(self) -> None:
-        self.acc_d: dict[str, torch.Tensor] = {}
-        self.acc_g: dict[str, torch.Tensor] = {}
+        # Zeroed in place, not replaced: a captured step (bench.capture) adds into these very tensors.
+        self.acc_d: dict[str, torch.Tensor] = getattr(self, "acc_d", {})
+        self.acc_g: dict[str, torch.Tensor] = getattr(self, "acc_g", {})
+        for v in [*self.acc_d.values(), *self.acc_g.values()]:
+            v.zero_()
         self.n_d = self.n_g = 0
 
     def _latents(self, n: int) -> torch.Tensor:
@@ -105,29 +119,51 @@ class Trainer:
 
     def train_step(self) -> None:
         """One generator step, preceded by the variant's number of critic steps. No host syncs."""
-        B, variant = self.cfg.schedule.batch_size, self.variant
-        for _ in range(variant.critic_steps(self.step)):
-            real = self.dataset.sample(B, self.streams["data"])
-            with torch.no_grad():
-                fake = self.G(self._latents(B))
-            out = variant.critic_loss(self.D, real, fake)  # VARIANT HOOK: critic loss (+ penalty)
-            self.opt_d.zero_grad(set_to_none=True)
-            out.total.backward()
-            self.opt_d.step()
-            variant.after_critic_step(self.D)  # VARIANT HOOK: constraint (e.g. clipping)
-            for k, v in out.parts.items():
-                self.acc_d[k] = self.acc_d[k] + v if k in self.acc_d else v
+        if self.stepper is None:
+            self.stepper = Stepper(self, self.compile_mode)
+        for _ in range(self.variant.critic_steps(self.step)):  # VARIANT HOOK: critic steps per G step
+            self.stepper.critic()
             self.n_d += 1
+        self.stepper.generator()
+        self.n_g += 1
+        self.step += 1
+
+    # One critic step and one generator step: everything stays on the device, so bench.capture can
+    # run them eagerly, compile their forward parts, or capture each whole into a CUDA graph.
+    def critic_step(self) -> None:
+        B = self.cfg.schedule.batch_size
+        real = self.dataset.sample(B, self.streams["data"])
+        noise = self.variant.critic_noise(real)  # VARIANT HOOK: randomness the loss needs (GP's eps)
+        out = self.critic_forward(real, self._latents(B), noise)
+        self.opt_d.zero_grad(set_to_none=True)
+        out.total.backward()
+        self.opt_d.step()
+        self.variant.after_critic_step(self.D)  # VARIANT HOOK: constraint (e.g. clipping)
+        accumulate(self.acc_d, out.parts)
+
+    def critic_forward(self, real: torch.Tensor, z: torch.Tensor, noise: torch.Tensor | None) -> LossOut:
+        with torch.no_grad():
+            fake = self.G(z)
+        return self.variant.critic_loss(self.D, real, fake, noise)  # VARIANT HOOK: critic loss (+ penalty)
+
+    def generator_step(self) -> None:
         self.D.requires_grad_(False)  # the generator step needs no critic parameter gradients
-        out = variant.generator_loss(self.D, self.G(self._latents(B)))  # VARIANT HOOK: generator loss
+        out = self.generator_forward(self._latents(self.cfg.schedule.batch_size))
         self.opt_g.zero_grad(set_to_none=True)
         out.total.backward()
         self.opt_g.step()
         self.D.requires_grad_(True)
-        for k, v in out.parts.items():
-            self.acc_g[k] = self.acc_g[k] + v if k in self.acc_g else v
-        self.n_g += 1
-        self.step += 1
+        accumulate(self.acc_g, out.parts)
+
+    def generator_forward(self, z: torch.Tensor) -> LossOut:
+        return self.variant.generator_loss(self.D, self.G(z))  # VARIANT HOOK: generator loss
+
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [self.opt_d, self.opt_g]
+
+    def generators(self) -> list[torch.Generator]:
+        """Every random stream a step draws from (a CUDA graph must know them)."""
+        return list(self.streams.values())
 
     def running_gap(self) -> float | None:
         """The critic's gap on training batches since the last evaluation (one host sync)."""
@@ -209,6 +245,14 @@ class Trainer:
             self.acc_d, self.acc_g, self.n_d, self.n_g = acc["d"], acc["g"], acc["n_d"], acc["n_g"]
 
 
+def accumulate(acc: dict[str, torch.Tensor], parts: dict[str, torch.Tensor]) -> None:
+    """acc[k] += parts[k], in place, so the sums keep their addresses (see _reset_accumulators)."""
+    for k, v in parts.items():
+        if k not in acc:
+            acc[k] = torch.zeros_like(v)
+        acc[k].add_(v)
+
+
 def environment() -> dict:
     """Package versions, git commit, host: what run.json needs to say how a number was made."""
     import numpy
@@ -278,20 +322,7 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
     elif run.metrics.exists():
         atomic_write_text(run.metrics, "")  # a restart without checkpoint: earlier rows are recomputed
     run.samples.mkdir(exist_ok=True)
-    record = {
-        "run_id": cfg.run_id,
-        "status": "running",
-        "config": config,
-        "variant": trainer.variant.describe(),
-        "critic_norm": trainer.critic_norm,
-        "data": trainer.dataset.describe(),
-        "protocol": {m: METRICS.get(m).protocol for m in METRICS.names()},
-        "device": describe_device(trainer.device),
-        **environment(),
-        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "resumed_from_step": trainer.step if action == "resume" else None,
-        "pid": os.getpid(),
-    }
+    record = start_record(cfg, trainer, config, action)
     run.write(record)
 
     eval_steps = set(cfg.schedule.eval_steps())
@@ -340,6 +371,35 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
         raise
     finally:
         bar.close()
+    finish_record(record, trainer, status, start_step, start_train_s, seg_start)
+    run.write(record)
+    return RunResult(cfg.run_id, run.path, status, action, last, record["timings"]["steps_per_s"])
+
+
+# run.json's fields, shared with packed runs (bench.packed), whose members write exactly these.
+def start_record(cfg: RunConfig, trainer: Trainer, config: dict, action: str) -> dict:
+    return {
+        "run_id": cfg.run_id,
+        "status": "running",
+        "config": config,
+        "variant": trainer.variant.describe(),
+        "critic_norm": trainer.critic_norm,
+        "data": trainer.dataset.describe(),
+        "protocol": {m: METRICS.get(m).protocol for m in METRICS.names()},
+        "device": describe_device(trainer.device),
+        # how the steps ran (bench.speed): not part of the config, the numbers agree within float tolerance;
+        # "pack": how many runs trained together (bench.packed updates it for its members)
+        "speed": {**cfg.speed.to_record(), "compile": trainer.compile_mode, "compile_why": trainer.compile_why,
+                  "pack": 1},
+        **environment(),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "resumed_from_step": trainer.step if action == "resume" else None,
+        "pid": os.getpid(),
+    }
+
+
+def finish_record(record: dict, trainer: Trainer, status: str, start_step: int, start_train_s: float,
+                  seg_start: float) -> None:
     trained = trainer.step - start_step
     sps = trained / max(trainer.train_s - start_train_s, 1e-9) if trained else None
     record.update(
@@ -355,8 +415,6 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
     )
     if status == "diverged":
         record["diverged_at_step"] = trainer.step
-    run.write(record)
-    return RunResult(cfg.run_id, run.path, status, action, last, record["timings"]["steps_per_s"])
 
 
 def _fmt(x) -> str:

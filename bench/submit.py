@@ -10,7 +10,8 @@
 Runs are decided before anything is written: a finished (done or diverged) run is skipped, a run whose
 latest job is still queued or running is left alone, and the rest are submitted; the runner resumes an
 interrupted one from its checkpoint. Every run is a bench.jobs.TrainJob, so a job that gets the
-scheduler's stop signal checkpoints and requeues itself.
+scheduler's stop signal checkpoints and requeues itself. Runs whose config asks for packing
+(`pack: K`) go K to a job (bench.packed.plan_packs): one array task trains them together.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from bench.config import RunConfig
 from bench.errors import BenchError
+from bench.packed import plan_packs
 from bench.profile import Profile
 from bench.status import append_jobs, job_states, latest_jobs, live
 from bench.store import RunDir, decide
@@ -92,9 +94,10 @@ def submit_slurm(todo: list[RunConfig], root: Path, name: str, profile: Profile)
     made = [p for p in (logs, folder, root) if not p.exists()]  # folders this attempt creates
     before = set(logs.iterdir()) if logs.exists() else set()
     ex = make_executor("slurm", logs, profile, f"bench-{name}")
-    n = len(todo)
+    packs = plan_packs(todo)
+    n = len(packs)
     try:
-        jobs = ex.map_array(TrainJob(), todo, [str(root)] * n, [name] * n)
+        jobs = ex.map_array(TrainJob(), [_job_arg(p) for p in packs], [str(root)] * n, [name] * n)
     except Exception as e:  # sbatch refused: unknown partition, account, too much memory...
         # leave the folder as it was: remove submitit's files for this attempt, and folders it made
         for path in set(logs.iterdir()) - before if logs.exists() else ():
@@ -107,7 +110,7 @@ def submit_slurm(todo: list[RunConfig], root: Path, name: str, profile: Profile)
                          f"({profile.name}) and the cluster (sinfo)") from None
     now, ts = time.strftime("%Y-%m-%dT%H:%M:%S%z"), time.time()
     records = [{"run_id": cfg.run_id, "executor": "slurm", "job_id": job.job_id, "folder": str(logs),
-                "submitted_at": now, "submitted_ts": ts} for cfg, job in zip(todo, jobs)]
+                "submitted_at": now, "submitted_ts": ts} for pack, job in zip(packs, jobs) for cfg in pack]
     append_jobs(folder, records)
     return records
 
@@ -120,31 +123,32 @@ def run_local(todo: list[RunConfig], root: Path, name: str, profile: Profile, ec
     logs = folder / "local-logs"
     ex = make_executor("local", logs, profile, f"bench-{name}")
     limit = profile.array_parallelism or max(1, (os.cpu_count() or 1) // profile.cpus_per_task)
-    waiting, running = list(todo), []
+    waiting, running = plan_packs(todo), []
     while waiting or running:
         while waiting and len(running) < limit:
-            cfg = waiting.pop(0)
-            job = ex.submit(TrainJob(), cfg, str(root), name)
+            pack = waiting.pop(0)
+            job = ex.submit(TrainJob(), _job_arg(pack), str(root), name)
             append_jobs(folder, [{"run_id": cfg.run_id, "executor": "local", "job_id": job.job_id,
                                   "folder": str(logs), "host": socket.gethostname(),
-                                  "submitted_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}])
-            echo(f"{cfg.run_id}: started (pid {job.job_id})")
-            running.append((cfg, job))
+                                  "submitted_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")} for cfg in pack])
+            echo(f"{_ids(pack)}: started (pid {job.job_id})")
+            running.append((pack, job))
         time.sleep(0.5)
-        for cfg, job in [(c, j) for c, j in running if j.done()]:
-            running.remove((cfg, job))
+        for pack, job in [(p, j) for p, j in running if j.done()]:
+            running.remove((pack, job))
             exc = job.exception()
             outcome = "finished" if exc is None else f"failed ({_last_line(exc)}); log {job.paths.stderr}"
-            echo(f"{cfg.run_id}: {outcome}")
+            echo(f"{_ids(pack)}: {outcome}")
 
 
 def run_debug(todo: list[RunConfig], root: Path, name: str, echo) -> None:
     """In this process, in order; an error propagates with its traceback."""
     from bench.jobs import TrainJob
 
-    for cfg in todo:
-        result = TrainJob()(cfg, str(root), name)
-        echo(f"{cfg.run_id}: {result['status']}")
+    for pack in plan_packs(todo):
+        results = TrainJob()(_job_arg(pack), str(root), name)
+        for result in results if isinstance(results, list) else [results]:
+            echo(f"{result['run_id']}: {result['status']}")
 
 
 def wait_for(records: list[dict], echo, poll_s: float = 2.0) -> None:
@@ -161,6 +165,15 @@ def wait_for(records: list[dict], echo, poll_s: float = 2.0) -> None:
         if not active:
             return
         time.sleep(poll_s)
+
+
+def _job_arg(pack: list[RunConfig]) -> RunConfig | list[RunConfig]:
+    """What a TrainJob is called with: the run's config, or a pack's list of configs."""
+    return pack if len(pack) > 1 else pack[0]
+
+
+def _ids(pack: list[RunConfig]) -> str:
+    return ", ".join(cfg.run_id for cfg in pack)
 
 
 def _last_line(exc: BaseException) -> str:

@@ -3,11 +3,17 @@
 A variant never calls backward() or step(). The runner asks it, in order:
     critic_steps(gen_step)        how many critic updates before this generator update
     prepare_critic(D)             once, before training (e.g. spectral normalization)
-    critic_loss(D, real, fake)    -> LossOut, backpropagated into D
+    critic_noise(real)            random numbers the critic loss needs (e.g. GP's eps), or None
+    critic_loss(D, real, fake, noise)  -> LossOut, backpropagated into D
     after_critic_step(D)          after each critic update (e.g. weight clipping)
     generator_loss(D, fake)       -> LossOut, backpropagated into G
 and `score(D, x)` gives the critic's "realness" per sample (higher = more real); the runner records
 E[score(real)] - E[score(fake)] on held-out data for every variant as `critic_gap`.
+
+Inside critic_loss and generator_loss, D is only ever called (D(x)); the runner may pass a module or,
+for packed runs (bench.packed), a function that evaluates one member's critic. Randomness a loss
+needs is drawn by critic_noise, outside the loss, from the run's own stream, so that K packed runs
+each draw theirs from their own stream exactly as they would alone.
 """
 
 from __future__ import annotations
@@ -69,6 +75,9 @@ class Variant:
     gap_meaning: ClassVar[str] = ""  # what the critic gap is for this variant, written into run.json
     # Normalization the critic may not use, and what replaces it (recorded in run.json).
     critic_norm_rule: ClassVar[dict[str, str]] = {}
+    # False for a variant whose losses cannot run once per member under torch.func.vmap (e.g. they
+    # draw random numbers inside the loss instead of in critic_noise); `--pack` refuses it.
+    packable: ClassVar[bool] = True
 
     def __init__(self, hp: Hyper, rng: torch.Generator | None = None):
         self.hp = hp
@@ -92,11 +101,15 @@ class Variant:
         """Per-sample realness, shape [N]."""
         return D(x).view(-1)
 
-    def critic_loss(self, D: nn.Module, real: Tensor, fake: Tensor) -> LossOut:
+    def critic_noise(self, real: Tensor) -> Tensor | None:
+        """Random numbers critic_loss needs for this batch, drawn from self.rng (None: it needs none)."""
+        return None
+
+    def critic_loss(self, D: nn.Module, real: Tensor, fake: Tensor, noise: Tensor | None = None) -> LossOut:
         s_real, s_fake = self.score(D, real), self.score(D, fake)
         loss = self.critic_loss_from_scores(s_real, s_fake)
         parts = {"d_loss": loss.detach(), "gap": (s_real.mean() - s_fake.mean()).detach()}
-        penalty = self.penalty(D, real, fake)
+        penalty = self.penalty(D, real, fake, noise)
         if penalty is not None:
             parts["penalty"] = penalty.detach()
             loss = loss + penalty
@@ -106,8 +119,9 @@ class Variant:
         loss = self.generator_loss_from_scores(self.score(D, fake))
         return LossOut(loss, {"g_loss": loss.detach()})
 
-    def penalty(self, D: nn.Module, real: Tensor, fake: Tensor) -> Tensor | None:
-        """An extra critic term, already weighted (e.g. the gradient penalty); None for no term."""
+    def penalty(self, D: nn.Module, real: Tensor, fake: Tensor, noise: Tensor | None = None) -> Tensor | None:
+        """An extra critic term, already weighted (e.g. the gradient penalty); None for no term.
+        `noise` is critic_noise(real) (drawn here when the caller passes None)."""
         return None
 
     def critic_loss_from_scores(self, s_real: Tensor, s_fake: Tensor) -> Tensor:

@@ -60,7 +60,7 @@ class Ebgan(Variant):
     def score(self, D, x):
         return -energy(D, x)[0]
 
-    def critic_loss(self, D, real, fake):
+    def critic_loss(self, D, real, fake, noise=None):
         e_real, e_fake = energy(D, real)[0], energy(D, fake)[0]
         loss = losses.margin_energy_critic(e_real, e_fake, self.hp.margin)
         return LossOut(loss, {"d_loss": loss.detach(), "gap": (e_fake.mean() - e_real.mean()).detach()})

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import _SpectralNorm
 
 from variants import losses
 from variants.base import Hyper, Variant
@@ -37,6 +40,25 @@ class SnganHyper(Hyper):
         return out
 
 
+class _SpectralNormInPlace(_SpectralNorm):
+    """PyTorch's spectral-norm parametrization, with the power iteration's in-place update of u and v
+    written as copy_ instead of F.normalize(..., out=u): the same numbers, but torch.func.vmap can
+    batch it, so a packed run (bench.packed) runs each member's own power iteration."""
+
+    @torch.no_grad()
+    def _power_method(self, weight_mat: torch.Tensor, n_power_iterations: int) -> None:
+        for _ in range(n_power_iterations):
+            self._u.copy_(F.normalize(torch.mv(weight_mat, self._v), dim=0, eps=self.eps))
+            self._v.copy_(F.normalize(torch.mv(weight_mat.H, self._u), dim=0, eps=self.eps))
+
+
+def spectral_norm(module: nn.Module, n_power_iterations: int) -> nn.Module:
+    """torch.nn.utils.parametrizations.spectral_norm(module) for Linear/Conv (dim 0) and ConvTranspose (dim 1)."""
+    dim = 1 if isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)) else 0
+    parametrize.register_parametrization(module, "weight", _SpectralNormInPlace(module.weight, n_power_iterations, dim))
+    return module
+
+
 @register
 class Sngan(Variant):
     """Spectral normalization on the critic + hinge loss (Miyato et al. 2018)."""
@@ -50,7 +72,7 @@ class Sngan(Variant):
     def prepare_critic(self, D):
         for module in list(D.modules()):
             if isinstance(module, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-                spectral_norm(module, n_power_iterations=self.hp.power_iterations)
+                spectral_norm(module, self.hp.power_iterations)
         return D
 
     def critic_loss_from_scores(self, s_real, s_fake):

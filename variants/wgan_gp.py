@@ -49,8 +49,12 @@ class WganGp(Variant):
     # critic, because the penalty is per sample and batch norm couples the samples of a batch.
     critic_norm_rule = {"batch": "layer"}
 
-    def penalty(self, D, real, fake):
-        eps = torch.rand(real.shape[0], device=real.device, generator=self.rng)
+    def critic_noise(self, real):
+        # Alg. 1, line 4: eps ~ U[0, 1], one draw per sample
+        return torch.rand(real.shape[0], device=real.device, generator=self.rng)
+
+    def penalty(self, D, real, fake, noise=None):
+        eps = noise if noise is not None else self.critic_noise(real)
         return self.hp.gp_weight * losses.gradient_penalty(lambda x: self.score(D, x), real, fake, eps)
 
     def critic_loss_from_scores(self, s_real, s_fake):

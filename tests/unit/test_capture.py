@@ -1,0 +1,190 @@
+"""Step modes (`--compile`), their resolution and checks, TF32, and what capture relies on.
+
+CUDA graphs need a GPU: those tests are marked `gpu` (excluded by default; run them with
+`pytest -m gpu` on a CUDA machine). torch.compile on the CPU takes a minute or more per
+variant to compile, so its agreement test is marked `slow`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from bench.capture import set_capturable
+from bench.config import plan_runs
+from bench.errors import BenchError
+from bench.packed import PackedTrainer
+from bench.runner import Trainer
+from bench.speed import Speed, check, resolve_compile
+
+ALL = ["gan", "lsgan", "wgan", "wgan-gp", "sngan", "ebgan"]
+
+
+def config(variant: str, device: str = "cpu", speed: Speed = Speed(), seeds=(0,), width: int = 32):
+    sets = {"width": str(width)}
+    if variant == "wgan":
+        sets.update(warmup_gen_steps="1", warmup_critic_steps="7")
+    return plan_runs([variant], "mlp", "8gaussians", list(seeds), steps=20, evals=2, batch_size=16,
+                     device=device, sets=sets, **dataclasses.asdict(speed))
+
+
+def test_auto_picks_graphs_on_cuda_and_eager_steps_on_the_cpu():
+    assert resolve_compile("auto", torch.device("cuda", 0))[0] == "graph"
+    assert resolve_compile("auto", torch.device("cpu"))[0] == "none"
+    for mode in ("none", "graph", "compile"):
+        assert resolve_compile(mode, torch.device("cpu")) == (mode, "requested")
+
+
+@pytest.mark.parametrize("speed, device, message", [
+    (Speed(compile="graph"), "cpu", "needs a CUDA device"),
+    (Speed(tf32=True), "cpu", "CUDA matmuls and convolutions only"),
+    (Speed(pack=0), "cpu", "must be >= 1"),
+    (Speed(compile="jit"), "cpu", "unknown --compile"),
+])
+def test_impossible_settings_are_refused_before_anything_runs(speed, device, message):
+    with pytest.raises(BenchError, match=message):
+        check(speed, device, [])
+
+
+def test_compile_without_a_cxx_compiler_is_refused(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("CXX", raising=False)
+    with pytest.raises(BenchError, match="needs a C.. compiler"):
+        check(Speed(compile="compile"), "cpu", [])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only answer to --device auto")
+def test_graphs_on_auto_device_without_cuda_are_refused():
+    with pytest.raises(BenchError, match="needs a CUDA device"):
+        plan_runs(["gan"], "mlp", "8gaussians", [0], device="auto", compile="graph")
+
+
+def test_capture_and_packing_do_not_change_the_run_identity_but_tf32_does():
+    base = config("wgan-gp")[0]
+    for speed in (Speed(compile="none"), Speed(compile="compile"), Speed(pack=4)):
+        other = config("wgan-gp", speed=speed)[0]
+        assert (other.run_id, other.to_dict()) == (base.run_id, base.to_dict())
+    tf32 = dataclasses.replace(base, speed=Speed(tf32=True))
+    assert tf32.run_id == base.run_id and tf32.to_dict() == {**base.to_dict(), "tf32": True}
+
+
+def test_loss_sums_keep_their_addresses_across_evaluations():
+    """A captured step adds into the accumulators it was captured with: resetting them at an
+    evaluation must zero them in place, never replace them."""
+    trainer = Trainer(config("wgan-gp")[0])
+    trainer.train_step()
+    before = {k: v.data_ptr() for k, v in [*trainer.acc_d.items(), *trainer.acc_g.items()]}
+    assert set(before) == {"d_loss", "gap", "penalty", "g_loss"}
+    row = trainer.evaluate(None)
+    assert all(v == 0 for v in [*trainer.acc_d.values(), *trainer.acc_g.values()])
+    trainer.train_step()
+    assert {k: v.data_ptr() for k, v in [*trainer.acc_d.items(), *trainer.acc_g.items()]} == before
+    assert trainer.n_d == 5 and trainer.n_g == 1 and row["d_loss"] is not None
+
+
+def test_set_capturable_moves_step_counters_where_the_flag_needs_them():
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.Adam([p])
+    p.grad = torch.ones(3)
+    opt.step()
+    set_capturable(opt, True)
+    assert opt.param_groups[0]["capturable"] and opt.state[p]["step"].device == p.device
+    set_capturable(opt, False)
+    assert not opt.param_groups[0]["capturable"]
+    assert opt.state[p]["step"].device.type == "cpu" and opt.state[p]["step"].dtype == torch.float32
+
+
+def train(trainer, steps: int):
+    for _ in range(steps):
+        trainer.train_step()
+    if trainer.device.type == "cuda":
+        torch.cuda.synchronize()
+    return trainer
+
+
+def assert_same_training(a, b, where: str, rtol: float, atol: float):
+    assert_close(dict(b.G.named_parameters()), dict(a.G.named_parameters()), rtol=rtol, atol=atol,
+                 msg=lambda m: f"{where} G: {m}")
+    assert_close(dict(b.D.named_parameters()), dict(a.D.named_parameters()), rtol=rtol, atol=atol,
+                 msg=lambda m: f"{where} D: {m}")
+    assert_close({**b.acc_d, **b.acc_g}, {**a.acc_d, **a.acc_g}, rtol=rtol, atol=atol,
+                 msg=lambda m: f"{where} losses: {m}")
+    assert (a.n_d, a.n_g) == (b.n_d, b.n_g)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["wgan-gp", "sngan", "ebgan", "wgan"])
+def test_compiled_steps_agree_with_eager_steps_on_the_cpu(variant):
+    eager = train(Trainer(config(variant, speed=Speed(compile="none"))[0]), 3)
+    compiled = train(Trainer(config(variant, speed=Speed(compile="compile"))[0]), 3)
+    assert compiled.stepper.mode == "compile"
+    assert_same_training(eager, compiled, variant, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_compiled_packed_steps_agree_with_eager_packed_steps_on_the_cpu():
+    def packed(mode):
+        return PackedTrainer([Trainer(c) for c in config("wgan-gp", speed=Speed(compile=mode, pack=2), seeds=(0, 1))])
+
+    eager, compiled = train(packed("none"), 3), train(packed("compile"), 3)
+    assert compiled.stepper.mode == "compile"
+    assert_close(dict(compiled.D.named_parameters()), dict(eager.D.named_parameters()), rtol=1e-4, atol=1e-5)
+    assert_close(dict(compiled.G.named_parameters()), dict(eager.G.named_parameters()), rtol=1e-4, atol=1e-5)
+
+
+# -- on a CUDA device --------------------------------------------------------------------------------
+gpu = pytest.mark.gpu
+
+
+@gpu
+@pytest.mark.parametrize("variant", ALL)
+@pytest.mark.parametrize("mode", ["graph", "compile"])
+def test_captured_steps_agree_with_eager_steps_on_cuda(variant, mode):
+    """5 generator steps (WGAN: 7 critic steps at the first, 5 after: two replay counts of one graph).
+    Capturable Adam/RMSprop compute their bias corrections on the device, hence the tolerance."""
+    eager = train(Trainer(config(variant, "cuda", Speed(compile="none"))[0]), 5)
+    captured = train(Trainer(config(variant, "cuda", Speed(compile=mode))[0]), 5)
+    assert captured.stepper.mode == mode
+    assert_same_training(eager, captured, f"{variant} {mode}", rtol=1e-3, atol=1e-5)
+    for k, g in eager.streams.items():  # every replay drew exactly the random numbers an eager step draws
+        assert torch.equal(g.get_state(), captured.streams[k].get_state()), k
+
+
+@gpu
+@pytest.mark.parametrize("variant", ALL)
+def test_captured_packs_agree_with_eager_single_runs_on_cuda(variant):
+    cfgs = config(variant, "cuda", Speed(compile="graph", pack=3), seeds=(0, 1, 2))
+    members = [Trainer(c) for c in cfgs]
+    train(PackedTrainer(members), 4).sync_members()
+    for cfg, member in zip(cfgs, members):
+        alone = train(Trainer(dataclasses.replace(cfg, speed=Speed(compile="none"))), 4)
+        assert_same_training(alone, member, f"{variant} seed {cfg.seed}", rtol=1e-3, atol=1e-5)
+
+
+@gpu
+@pytest.mark.parametrize("mode", ["none", "graph"])
+def test_no_host_sync_in_the_hot_loop(mode):
+    """After the first steps (warm-up, capture), a generator step never waits for the device:
+    CUDA's sync debug mode turns any synchronizing call into an error."""
+    trainer = train(Trainer(config("wgan-gp", "cuda", Speed(compile=mode))[0]), 2)
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        train_steps_without_sync = [trainer.train_step() for _ in range(3)]
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert len(train_steps_without_sync) == 3
+
+
+@gpu
+def test_tf32_is_off_unless_asked(tmp_path: Path):
+    Trainer(config("gan", "cuda")[0])
+    assert torch.backends.cuda.matmul.fp32_precision == "ieee"
+    assert torch.backends.cudnn.conv.fp32_precision == "ieee"
+    Trainer(config("gan", "cuda", Speed(tf32=True))[0])
+    assert torch.backends.cuda.matmul.fp32_precision == "tf32"
+    Trainer(config("gan", "cuda")[0])  # and a later run without the flag turns it off again
+    assert torch.backends.cuda.matmul.fp32_precision == "ieee"
