@@ -157,6 +157,8 @@ class Trainer:
             else:
                 for name in METRICS.names():
                     metric = METRICS.get(name)
+                    if not metric.applies_to(self.dataset.family):  # e.g. FID on toy data: no key, not null
+                        continue
                     result = metric.compute(ctx)
                     if isinstance(result, Missing):
                         row.update({k: None for k in metric.keys})
@@ -285,7 +287,8 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
         "variant": trainer.variant.describe(),
         "critic_norm": trainer.critic_norm,
         "data": trainer.dataset.describe(),
-        "protocol": {m: METRICS.get(m).protocol for m in METRICS.names()},
+        "protocol": {m: METRICS.get(m).protocol for m in METRICS.names()
+                     if METRICS.get(m).applies_to(trainer.dataset.family)},  # only the metrics this data has
         "device": describe_device(trainer.device),
         **environment(),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
