@@ -69,6 +69,7 @@ def train_classifier(train_x, train_y, test_x, test_y, epochs: int = 3, batch: i
 
     if train_x.dtype == torch.uint8:
         train_x, test_x = from_uint8(train_x), from_uint8(test_x)
+    batch = min(batch, len(train_x))  # a tiny data set still gets one batch per epoch
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = SmallCNN(train_x.shape[1], int(max(train_y.max(), test_y.max())) + 1, width=width)
