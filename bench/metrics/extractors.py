@@ -36,10 +36,10 @@ def train_and_save(dataset, path: Path, progress: bool = True, device: str = "cp
         raise BenchError(f"{dataset.name} has no class labels, so no classifier can be trained for its "
                          "quality metrics; use --extractor inception with --inception-weights PATH")
     dev = torch.device(device)
-    model, acc = train_classifier(dataset.train.to(dev), dataset.train_labels.to(dev), dataset.test.to(dev),
-                                  dataset.test_labels.to(dev), epochs=RECIPE["epochs"], batch=RECIPE["batch"],
-                                  seed=RECIPE["seed"], progress=progress,
-                                  width=RECIPE["width"])
+    with torch.enable_grad():  # first use happens inside the evaluator's no_grad
+        model, acc = train_classifier(dataset.train.to(dev), dataset.train_labels.to(dev), dataset.test.to(dev),
+                                      dataset.test_labels.to(dev), epochs=RECIPE["epochs"], batch=RECIPE["batch"],
+                                      seed=RECIPE["seed"], progress=progress, width=RECIPE["width"])
     save_classifier(model.cpu(), acc, path, {"dataset": dataset.name, "recipe": dict(RECIPE), "trained_on": str(dev),
                                              "train_size": len(dataset.train), "test_size": len(dataset.test)})
     return acc
