@@ -324,6 +324,9 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
                     status = "diverged"
                     break
                 trainer.save(run.ckpt)
+                # The generator's weights at each eval step (small), so `bench eval` can recompute
+                # any row later, e.g. with another feature extractor.
+                torch.save(trainer.G.state_dict(), run.path / "ckpt" / f"G_step_{trainer.step:07d}.pt")
                 t0 = time.perf_counter()
             elif trainer.step % refresh == 0 and progress:
                 bar.set_postfix(gap=_fmt(trainer.running_gap()), refresh=False)
