@@ -118,6 +118,14 @@ from bench.sweep_cli import status_cmd, sweep_cmd  # commands in their own modul
 cli.add_command(sweep_cmd)
 cli.add_command(status_cmd)
 
+from bench.classifier_cli import classifier_cmd  # noqa: E402
+
+cli.add_command(classifier_cmd)
+
+from bench.eval_cli import eval_cmd  # noqa: E402
+
+cli.add_command(eval_cmd)
+
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: click's own usage errors and our BenchErrors become one line and exit code 2."""

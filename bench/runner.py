@@ -193,6 +193,8 @@ class Trainer:
             else:
                 for name in METRICS.names():
                     metric = METRICS.get(name)
+                    if not metric.applies_to(self.dataset.family):  # e.g. FID on toy data: no key, not null
+                        continue
                     result = metric.compute(ctx)
                     if isinstance(result, Missing):
                         row.update({k: None for k in metric.keys})
@@ -352,6 +354,9 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
                     status = "diverged"
                     break
                 trainer.save(run.ckpt)
+                # The generator's weights at each eval step (small), so `bench eval` can recompute
+                # any row later, e.g. with another feature extractor.
+                torch.save(trainer.G.state_dict(), run.path / "ckpt" / f"G_step_{trainer.step:07d}.pt")
                 t0 = time.perf_counter()
             elif trainer.step % refresh == 0 and progress:
                 bar.set_postfix(gap=_fmt(trainer.running_gap()), refresh=False)
@@ -385,7 +390,8 @@ def start_record(cfg: RunConfig, trainer: Trainer, config: dict, action: str) ->
         "variant": trainer.variant.describe(),
         "critic_norm": trainer.critic_norm,
         "data": trainer.dataset.describe(),
-        "protocol": {m: METRICS.get(m).protocol for m in METRICS.names()},
+        "protocol": {m: METRICS.get(m).protocol for m in METRICS.names()
+                     if METRICS.get(m).applies_to(trainer.dataset.family)},  # only the metrics this data has
         "device": describe_device(trainer.device),
         # how the steps ran (bench.speed): not part of the config, the numbers agree within float tolerance;
         # "pack": how many runs trained together (bench.packed updates it for its members)

@@ -13,6 +13,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Classifiers trained on first use and torch-fidelity's reference statistics go to a temporary
+    $BENCH_CACHE (inherited by CLI subprocesses), never into the user's ~/.cache/gan-bench."""
+    os.environ["BENCH_CACHE"] = str(tmp_path_factory.mktemp("bench-cache"))
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     return subprocess.run(

@@ -18,6 +18,10 @@ class EvalContext:
     dataset: Dataset
     score: Callable[[Tensor], Tensor]  # the critic's per-sample realness, batched, no grad
     step: int
+    # Which feature extractor the image metrics use ("classifier" or "inception") and the Inception
+    # weights file; `bench eval` sets them, a training run uses the offline default.
+    extractor: str = "classifier"
+    inception_weights: "str | None" = None
 
 
 @dataclass(frozen=True)
@@ -31,14 +35,18 @@ class Metric:
     keys: tuple[str, ...]  # the row keys it writes
     protocol: str  # how it is computed, recorded in run.json
     compute: Callable[[EvalContext], "dict[str, float] | Missing"]
+    families: "tuple[str, ...] | None" = None  # data families it applies to (None: all); others skip it
+
+    def applies_to(self, family: str) -> bool:
+        return self.families is None or family in self.families
 
 
 METRICS: Registry[Metric] = Registry("metric")
 
 
-def register(name: str, keys: tuple[str, ...], protocol: str, about: str):
+def register(name: str, keys: tuple[str, ...], protocol: str, about: str, families: tuple[str, ...] | None = None):
     def wrap(fn):
-        METRICS.add(name, Metric(name, keys, protocol, fn), about)
+        METRICS.add(name, Metric(name, keys, protocol, fn, families), about)
         return fn
 
     return wrap

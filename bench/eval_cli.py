@@ -1,0 +1,73 @@
+"""`bench eval`: recompute metrics of finished runs from their checkpoints and append the rows,
+marked `recomputed: true` (e.g. FID with Inception once its weights are at hand)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+
+@click.command("eval")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--metrics", "metric_list", required=True, metavar="LIST", help="Comma-separated, e.g. fidelity,w1_feat.")
+@click.option("--extractor", type=click.Choice(["classifier", "inception"]), default="classifier", show_default=True)
+@click.option("--inception-weights", type=click.Path(path_type=Path), metavar="PATH",
+              help="torch-fidelity's InceptionV3 weights file (weights-inception-2015-12-05-*.pth).")
+@click.option("--step", "which", type=click.Choice(["all", "last"]), default="last", show_default=True)
+@click.option("--data-root", type=click.Path(path_type=Path), metavar="DIR")
+def eval_cmd(run_dirs, metric_list, extractor, inception_weights, which, data_root):
+    """Recompute metrics for existing runs from ckpt/G_step_*.pt and append rows marked recomputed."""
+    import torch
+
+    from bench.arch.norms import evaluation_mode
+    from bench.config import parse_list, plan_runs
+    from bench.errors import BenchError
+    from bench.metrics import METRICS, EvalContext, Missing
+    from bench.metrics.extractors import inception_weights as find_inception
+    from bench.runner import Trainer, batched
+    from bench.store import RunDir
+
+    names = parse_list(metric_list, "--metrics")
+    for n in names:
+        METRICS.get(n)  # unknown names are a BenchError listing the choices
+        if n == "critic_gap":
+            raise BenchError("--metrics critic_gap: needs the critic, which is not kept per step; drop it")
+    if extractor == "inception":
+        find_inception(inception_weights)  # a missing --inception-weights file fails before anything is written
+    plans = []
+    for d in run_dirs:
+        run = RunDir(d)
+        rec = run.read()
+        ckpts = sorted((d / "ckpt").glob("G_step_*.pt")) if rec else []
+        if not ckpts:
+            raise BenchError(f"{d}: no run.json or no ckpt/G_step_*.pt (runs from before `bench eval` existed "
+                             "keep no per-step weights); pass a run directory written by `bench run`")
+        c = rec["config"]
+        s = c["schedule"]
+        root = data_root or rec.get("data", {}).get("root")  # default: where the run found its files
+        (cfg,) = plan_runs([c["variant"]], c["arch"], c["dataset"], [c["seed"]], s["preset"], steps=s["steps"],
+                           batch_size=s["batch_size"], evals=s["evals"], n_eval=s["n_eval"], device="cpu",
+                           sets=c["sets"], data_root=root)
+        plans.append((run, cfg, ckpts if which == "all" else ckpts[-1:]))
+    for run, cfg, ckpts in plans:
+        trainer = Trainer(cfg)
+        for path in ckpts:
+            trainer.G.load_state_dict(torch.load(path, map_location=trainer.device, weights_only=True))
+            step = int(path.stem.rsplit("_", 1)[1])
+            with torch.no_grad(), evaluation_mode(trainer.G, trainer.D):
+                fake = batched(trainer.G, trainer.z_bank)
+            ctx = EvalContext(fake=fake, real=trainer.eval_real, dataset=trainer.dataset, score=None, step=step,
+                              extractor=extractor, inception_weights=inception_weights)
+            row = {"step": step, "recomputed": True, "recomputed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            for n in names:
+                metric = METRICS.get(n)
+                if not metric.applies_to(trainer.dataset.family):
+                    continue
+                with torch.no_grad():
+                    out = metric.compute(ctx)
+                row.update({k: None for k in metric.keys} if isinstance(out, Missing) else out)
+            run.append_metrics(row)
+            click.echo(f"{run.path.name} step {step}: " + ", ".join(
+                f"{k}={v:.4g}" for k, v in row.items() if isinstance(v, float)))
