@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.store import RUN_JSON, atomic_write_json, read_json, read_jsonl
+from bench.store import RUN_JSON, _alive, atomic_write_json, read_json, read_jsonl
 
 SWEEP_JSON = "sweep.json"
 JOBS_JSONL = "jobs.jsonl"
@@ -157,18 +157,6 @@ def _may_be_alive(rec: dict) -> bool:
     if rec.get("host") != socket.gethostname():
         return True
     return _alive(int(rec.get("pid") or -1))
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # -- the whole sweep ------------------------------------------------------------------------------------

@@ -132,10 +132,13 @@ class Dcgan(Arch):
     families = ("image",)
     critic_norms = ("batch",)
 
+    def generator(self, params, channels):
+        w = params.width
+        return ConvGenerator(params.z_dim, (4 * w, 2 * w, w), channels, "batch")
+
     def build(self, params, data_shape, critic_kind, critic_norm):
         _check_shape(data_shape)
-        w = params.width
-        G = ConvGenerator(params.z_dim, (4 * w, 2 * w, w), data_shape[0], "batch")
+        G = self.generator(params, data_shape[0])
         D = _critic(params, data_shape[0], critic_kind, critic_norm)
         G.apply(dcgan_init)
         D.apply(dcgan_init)
@@ -143,19 +146,11 @@ class Dcgan(Arch):
 
 
 @register
-class DcganNoBn(Arch):
+class DcganNoBn(Dcgan):
     """WGAN paper's robustness G: no batch norm, constant filter count; DCGAN critic (Arjovsky et al. 2017)."""
 
     name = "dcgan-nobn"
-    Params = DcganParams
-    families = ("image",)
-    critic_norms = ("batch",)
 
-    def build(self, params, data_shape, critic_kind, critic_norm):
-        _check_shape(data_shape)
+    def generator(self, params, channels):
         w = params.width
-        G = ConvGenerator(params.z_dim, (w, w, w), data_shape[0], "none")
-        D = _critic(params, data_shape[0], critic_kind, critic_norm)
-        G.apply(dcgan_init)
-        D.apply(dcgan_init)
-        return G, D
+        return ConvGenerator(params.z_dim, (w, w, w), channels, "none")
