@@ -54,7 +54,7 @@ def save_toy_snapshot(path: Path, score, real: torch.Tensor, fake: torch.Tensor,
     fig, ax = plt.subplots(figsize=(5, 4.4), dpi=110)
     draw_toy(ax, values, extent, real_np, fake_np, title)
     fig.tight_layout()
-    fig.savefig(path.with_suffix(".png"))
+    fig.savefig(path.with_suffix(".png"), bbox_inches="tight")  # keep the tick labels the colorbar crowds
     plt.close(fig)
 
 
