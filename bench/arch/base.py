@@ -13,20 +13,32 @@ DEFAULT_Z_DIM = {"toy": 2, "image": 128}
 
 
 @dataclass(frozen=True)
-class ArchParams:
-    """Knobs every architecture has. z_dim = 0 means the data family's default (DEFAULT_Z_DIM)."""
+class LatentParams:
+    """Knobs every architecture has: a width and the latent size.
+    z_dim = 0 means the data family's default (DEFAULT_Z_DIM)."""
 
     width: int = 512
-    depth: int = 3
     z_dim: int = 0
 
     def problems(self) -> list[str]:
         out = []
-        for name in ("width", "depth"):
-            if getattr(self, name) < 1:
-                out.append(f"{name}={getattr(self, name)}: must be >= 1")
+        if self.width < 1:
+            out.append(f"width={self.width}: must be >= 1")
         if self.z_dim < 0:
             out.append(f"z_dim={self.z_dim}: must be >= 1 (or 0 for the data's default)")
+        return out
+
+
+@dataclass(frozen=True)
+class ArchParams(LatentParams):
+    """Knobs of the fully connected architecture: LatentParams plus the number of hidden layers."""
+
+    depth: int = 3
+
+    def problems(self) -> list[str]:
+        out = super().problems()
+        if self.depth < 1:
+            out.append(f"depth={self.depth}: must be >= 1")
         return out
 
 

@@ -25,26 +25,17 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from bench.arch.base import Arch
+from bench.arch.base import Arch, LatentParams
 from bench.arch.norms import has_bias, norm2d
 from bench.arch.registry import register
 
 
 @dataclass(frozen=True)
-class DcganParams:
+class DcganParams(LatentParams):
     """width: filters of the first critic layer and last generator layer (the reference's ngf = ndf);
     z_dim: latent size (0 = the data family's default, 128 for images)."""
 
     width: int = 64
-    z_dim: int = 0
-
-    def problems(self) -> list[str]:
-        out = []
-        if self.width < 1:
-            out.append(f"width={self.width}: must be >= 1")
-        if self.z_dim < 0:
-            out.append(f"z_dim={self.z_dim}: must be >= 1 (or 0 for the data's default)")
-        return out
 
 
 def _check_shape(data_shape):
