@@ -22,6 +22,8 @@ from bench.arch.base import DEFAULT_Z_DIM
 from bench.data import build_dataset, canonical_name
 from bench.errors import BenchError
 from bench.schedule import Schedule, make_schedule
+from bench.eval_options import EvalOptions
+from bench.eval_options import resolve as resolve_evaluation
 from bench.speed import Speed
 from bench.speed import check as check_speed
 from variants.base import Hyper
@@ -44,6 +46,9 @@ class RunConfig:
     data_root: str | None = None
     download: bool = False
     speed: Speed = Speed()  # how it runs (--compile, --pack, --tf32); not part of run_id (bench.speed)
+    # how it is measured (--extractor, --inception-weights, --w-indep-steps, --n-modes); like speed,
+    # recorded in run.json but not part of to_dict() or run_id (bench.eval_options)
+    evaluation: EvalOptions = EvalOptions()
 
     @property
     def run_id(self) -> str:
@@ -167,6 +172,10 @@ def plan_runs(
     compile: str = "auto",
     pack: int = 1,
     tf32: bool = False,
+    extractor: str = "classifier",
+    inception_weights: str | None = None,
+    w_indep_steps: int | None = None,
+    n_modes: int | None = None,
 ) -> list[RunConfig]:
     """Resolve and validate every run before any of them starts (so bad input writes nothing).
 
@@ -194,6 +203,8 @@ def plan_runs(
     # how the runs execute (--compile, --pack, --tf32; bench.speed), checked before anything is written
     speed = Speed(compile=compile, pack=pack, tf32=tf32)
     check_speed(speed, device, variant_classes)
+    # how the runs are measured (bench.eval_options): checked here too, knobs from the preset
+    evaluation = resolve_evaluation(preset, extractor, inception_weights, w_indep_steps, n_modes)
 
     known = {f.name for f in dataclasses.fields(arch_obj.Params)}
     for cls in variant_classes:
@@ -214,5 +225,5 @@ def plan_runs(
         applied = tuple(sorted({**arch_sets, **hyper_sets}.items()))
         for seed in seeds:
             runs.append(RunConfig(name, arch, dataset, seed, schedule, hyper, arch_params, device, applied,
-                                  data_root=data_root, download=download, speed=speed))
+                                  data_root=data_root, download=download, speed=speed, evaluation=evaluation))
     return runs

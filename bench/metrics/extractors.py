@@ -15,7 +15,7 @@ from bench.metrics.classifier import EXTRACTOR_NAME, file_hash, save_classifier,
 from bench.metrics.fidelity import INCEPTION, Extractor
 
 SHIPPED = Path(__file__).parent / "weights"  # classifiers shipped with the package (bench classifier)
-RECIPE = {"width": 16, "epochs": 2, "batch": 128, "seed": 0, "optimizer": "Adam, OneCycle max_lr 2e-3",
+RECIPE = {"width": 24, "epochs": 12, "batch": 128, "seed": 0, "optimizer": "Adam, OneCycle max_lr 2e-3",
           "augmentation": "random shift by up to 2 pixels"}
 _warned: set[str] = set()
 
@@ -46,7 +46,9 @@ def train_and_save(dataset, path: Path, progress: bool = True, device: str = "cp
 
 
 def classifier_extractor(dataset) -> Extractor:
-    """The data set's classifier as an Extractor, trained into the cache on first use."""
+    """The data set's classifier as an Extractor, trained into the cache on first use. Stacked data
+    (bench.data.stacked) uses the classifier of the single-channel data set it stacks, per channel."""
+    dataset = getattr(dataset, "channel_source", None) or dataset
     path = classifier_path(dataset.name)
     if not path.is_file():
         print(f"bench: no feature classifier for {dataset.name} yet; training one into {path} (once)", flush=True)
@@ -57,13 +59,32 @@ def classifier_extractor(dataset) -> Extractor:
 def inception_weights(path: Path | None) -> Path | None:
     """--inception-weights, else torch-fidelity's file in the torch hub cache, else None."""
     if path is not None:
-        if not Path(path).is_file():
-            raise BenchError(f"--inception-weights {path}: no such file; pass the torch-fidelity "
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise BenchError(f"--inception-weights {path}: no such file (or not a file); pass the torch-fidelity "
                              "weights-inception-2015-12-05 .pth file")
         return Path(path)
     hub = Path(torch.hub.get_dir()) / "checkpoints"
     hits = sorted(hub.glob("weights-inception-2015-12-05*.pth")) if hub.is_dir() else []
     return hits[0] if hits else None
+
+
+def check_inception_weights(path: Path) -> None:
+    """Load the file as torch-fidelity would, once, before a run starts: a wrong file is one line now,
+    not a failure at the first evaluation. (It is read with weights_only=True first, since
+    torch-fidelity itself unpickles the file without that guard.)"""
+    from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
+
+    fix = "pass torch-fidelity's weights-inception-2015-12-05-6726825d.pth"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict):
+            raise TypeError(f"holds a {type(state).__name__}, not a state dict")
+        FEATURE_EXTRACTORS_REGISTRY[INCEPTION](INCEPTION, ["2048"], feature_extractor_weights_path=str(path))
+    except Exception as exc:  # unpickling, a wrong file type, or load_state_dict's key and shape checks
+        first = (str(exc).strip().splitlines() or [""])[0][:160]
+        raise BenchError(f"--inception-weights {path}: not InceptionV3 weights torch-fidelity can load "
+                         f"({type(exc).__name__}: {first}); {fix}") from None
 
 
 def choose_extractor(kind: str, dataset, weights: Path | None = None) -> tuple[Extractor, str | None]:

@@ -11,14 +11,13 @@ extractor (name:weights hash), n_fake, n_real, ref_split and, if Inception was a
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from bench.metrics.classifier import load_classifier, to_uint8
+from bench.metrics.classifier import cached_classifier, features_and_logits, to_uint8
 from bench.metrics.extractors import cache_root, choose_extractor
 from bench.metrics.features import SLICED_PROJECTIONS, w1_exact_features, w1_sliced
 from bench.metrics.fidelity import KEYS, fidelity_metrics
@@ -58,15 +57,11 @@ def fidelity_metric(ctx: EvalContext):
     return {**out, **_protocol(ctx, extractor, fallback, n)}
 
 
-@functools.lru_cache(maxsize=4)
-def _model(path: str, hash_: str):
-    return load_classifier(Path(path))[0]
-
-
 @torch.no_grad()
 def classifier_features(x: torch.Tensor, path: Path, hash_: str, batch: int = 1000) -> np.ndarray:
-    model = _model(str(path), hash_)
-    return torch.cat([model(x[i:i + batch].float().cpu())[0] for i in range(0, len(x), batch)]).double().numpy()
+    model = cached_classifier(str(path), hash_)
+    chunks = (features_and_logits(model, x[i:i + batch].float().cpu())[0] for i in range(0, len(x), batch))
+    return torch.cat(list(chunks)).double().numpy()
 
 
 @register(
