@@ -28,7 +28,8 @@ FEATURES = ("penultimate", "logits_unbiased")
 class SmallCNN(nn.Module):
     """Three conv blocks (width, 2 width, 4 width channels) and a feature_dim-unit penultimate layer
     for 32x32 images in [-1, 1]. The width is a knob because training cost on a CPU scales with its
-    square: the shipped Fashion-MNIST classifier uses width 16, trainable in minutes on 2 cores."""
+    square: the shipped Fashion-MNIST classifier uses width 24 (12 epochs, test accuracy 0.9196; 52 minutes
+    on one shared CPU core), 413 kB."""
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, feature_dim: int = 128, width: int = 32):
         super().__init__()

@@ -42,7 +42,8 @@ def _protocol(ctx: EvalContext, extractor, fallback: str | None, n: int) -> dict
     KEYS + PROTOCOL_KEYS,
     "torch-fidelity calculate_metrics (isc, fid, kid, prc) on G of the fixed latent bank vs the held-out "
     "test images (n_eval each, uint8); feature extractor: the data set's classifier (penultimate features "
-    "for FID/KID/PRC, logits for IS) unless Inception weights are given; KID subsets of min(1000, n), 100 "
+    "for FID/KID/PRC, logits for IS; on stacked images the three channels' features side by side and IS over "
+    "the 1,000 label triples) unless Inception weights are given; KID subsets of min(1000, n), 100 "
     "subsets; real-set features cached per (data set, split, seed, extractor:hash, n)",
     "FID, IS, KID, precision/recall (torch-fidelity; the data set's classifier or InceptionV3)",
     families=("image",),
@@ -67,7 +68,8 @@ def classifier_features(x: torch.Tensor, path: Path, hash_: str, batch: int = 10
 @register(
     "w1_feat",
     ("w1_exact_feat", "w1_sliced", "w1_feat_n"),
-    f"in the classifier's penultimate feature space: w1_exact_feat = exact W1 (POT ot.emd2, Euclidean cost) "
+    f"in the classifier's penultimate feature space (stacked images: the channels' features side by side): "
+    f"w1_exact_feat = exact W1 (POT ot.emd2, Euclidean cost) "
     f"between the first min(n_eval, {W1_FEAT_POINTS}) generated and held-out real samples; w1_sliced = "
     f"sliced W1 (POT, p=1, {SLICED_PROJECTIONS} directions, seed 0) on the same points",
     "Exact and sliced W1 between generated and held-out real samples in classifier feature space (POT)",
