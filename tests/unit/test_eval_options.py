@@ -59,8 +59,9 @@ def test_sweep_files_take_the_evaluation_keys():
 def test_stacked_run_rows_carry_modes_and_w_indep(cli_inprocess, tmp_path, random_shipped):  # noqa: F811
     write_mnist_like(tmp_path / "fm", 40, 30, gz=True)
     torch.set_num_threads(1)
-    code, _, err = cli_inprocess("run", "--variants", "wgan-gp", "--arch", "dcgan", "--dataset", "stacked-fashion-mnist",
-                                 "--data-root", str(tmp_path / "fm"), "--steps", "1", "--evals", "1",
+    code, _, err = cli_inprocess("run", "--variants", "wgan-gp", "--arch", "dcgan",
+                                 "--dataset", "stacked-fashion-mnist", "--data-root", str(tmp_path / "fm"),
+                                 "--steps", "1", "--evals", "1",
                                  "--batch-size", "4", "--n-eval", "30", "--set", "width=8", "--device", "cpu",
                                  "--n-modes", "50", "--w-indep-steps", "3",
                                  "--results", str(tmp_path / "res"), "--name", "t", "--no-progress")

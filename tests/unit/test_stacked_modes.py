@@ -106,7 +106,8 @@ class _BrightnessClassifier(nn.Module):
 def test_stacked_modes_metric_counts_what_the_generator_draws(stacked, monkeypatch):
     # a "generator" whose samples have channel brightness deciles (1, 2, 3) or (4, 4, 4), alternately
     monkeypatch.setattr(sm, "cached_classifier", lambda path, hash_: _BrightnessClassifier())
-    monkeypatch.setattr(sm, "classifier_extractor", lambda ds: type("E", (), {"weights_path": "x", "weights_hash": "h"}))
+    fake_extractor = type("E", (), {"weights_path": "x", "weights_hash": "h"})
+    monkeypatch.setattr(sm, "classifier_extractor", lambda ds: fake_extractor)
 
     def constant(level):  # brightness decile `level` -> a pixel value in [-1, 1]
         return (level + 0.5) / 10 * 2 - 1
