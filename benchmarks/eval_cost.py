@@ -2,6 +2,7 @@
 
     python -m benchmarks.eval_cost --threads 1                         # fashion-mnist, wgan-gp, dcgan
     python -m benchmarks.eval_cost --threads 1 --dataset stacked-fashion-mnist
+    python -m benchmarks.eval_cost --device cuda
 
 Times (1) the runner's generator step of `wgan-gp --arch dcgan` at the standard batch (5 critic steps
 with the gradient penalty, one generator step), median of --repeats blocks of --steps steps after a
@@ -31,6 +32,7 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=5, help="timed generator steps per repeat")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, help="torch.set_num_threads [default: PyTorch's]")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -39,15 +41,23 @@ def main(argv=None) -> None:
     from bench.metrics import METRICS
     from bench.runner import Trainer
 
-    (cfg,) = plan_runs([args.variant], args.arch, args.dataset, [0], "standard", device="cpu")
+    (cfg,) = plan_runs([args.variant], args.arch, args.dataset, [0], "standard", device=args.device)
     s = cfg.schedule
     trainer = Trainer(cfg)
-    trainer.train_step()  # warm-up (allocator growth)
+
+    def sync():  # CUDA work is asynchronous: wait for it before reading the clock
+        if trainer.device.type == "cuda":
+            torch.cuda.synchronize(trainer.device)
+
+    for _ in range(3 if trainer.device.type == "cuda" else 1):  # warm-up: allocator growth, CUDA-graph capture
+        trainer.train_step()
     blocks = []
     for _ in range(args.repeats):
+        sync()
         t = time.perf_counter()
         for _ in range(args.steps):
             trainer.train_step()
+        sync()
         blocks.append((time.perf_counter() - t) / args.steps)
     step_s = statistics.median(blocks)
 
@@ -68,12 +78,13 @@ def main(argv=None) -> None:
     evals = []
     for _ in range(2):
         spent.clear()
+        sync()
         t = time.perf_counter()
-        row = trainer.evaluate(None)
+        row = trainer.evaluate(None)  # reads its results back to the host, so it ends synchronized
         evals.append(time.perf_counter() - t)
     interval = s.steps / s.evals
-    print(f"{args.variant} {args.arch} {args.dataset}, standard schedule (batch {s.batch_size}, n_eval {s.n_eval}, "
-          f"{s.evals} evaluations in {s.steps} steps), {torch.get_num_threads()} thread(s)")
+    print(f"{args.variant} {args.arch} {args.dataset} on {args.device}, standard schedule (batch {s.batch_size}, "
+          f"n_eval {s.n_eval}, {s.evals} evaluations in {s.steps} steps), {torch.get_num_threads()} thread(s)")
     print(f"training: {step_s:.3f} s per generator step (median of {args.repeats} x {args.steps}: "
           f"{', '.join(f'{b:.3f}' for b in blocks)}); {interval:.0f} steps between evaluations = "
           f"{interval * step_s:.0f} s")
