@@ -1,0 +1,68 @@
+"""Write a file under its final name only once it is complete.
+
+A process killed mid-write, or a disk that fills up mid-write, must never leave a file that looks
+finished: a sample picture cut in half, or a checkpoint a later run would try to resume from. Every
+file a run writes goes to a temporary name next to its target (same directory, so same file system)
+and is renamed onto the target when complete; os.replace is atomic on POSIX. On any failure the
+temporary file is removed, so a full disk is left as it was found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def temporary_name(path: Path) -> Path:
+    """A hidden name next to `path`, private to this process, with the same suffix: writers that pick
+    the format from the extension (matplotlib, PIL, numpy's savez) write the right format to it."""
+    return path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+
+
+def fsync_file(path: Path) -> None:
+    """Flush a closed file's data to the disk (a rename is only as durable as the data it points to)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_target(path: Path, durable: bool = False) -> Iterator[Path]:
+    """Yield a temporary path to write; when the block succeeds it becomes `path`, else it is removed.
+
+    durable=True fsyncs the data before the rename (checkpoints: after a power cut, a checkpoint
+    either is the complete new one or is still the old one).
+    """
+    path = Path(path)
+    tmp = temporary_name(path)
+    try:
+        yield tmp
+        if durable:
+            fsync_file(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        name_the_file(exc, path)
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def name_the_file(exc: OSError, path: Path) -> None:
+    """Writers given a file object (torch.save, savefig) raise OSErrors without a file name; an error
+    message should name the file that could not be written."""
+    if exc.filename is None:
+        exc.filename = str(path)
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """The SHA-256 of a file's bytes, read in chunks (checkpoints of image runs are tens of MB)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
