@@ -59,6 +59,17 @@ def name_the_file(exc: OSError, path: Path) -> None:
         exc.filename = str(path)
 
 
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Delete the temporary files a killed writer left under `folder` (recursively). Call it only
+    while holding the folder's run lock: then no live process is writing any of them."""
+    gone = []
+    for path in Path(folder).rglob(".*.tmp-*"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            gone.append(path)
+    return gone
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     """The SHA-256 of a file's bytes, read in chunks (checkpoints of image runs are tens of MB)."""
     h = hashlib.sha256()

@@ -148,6 +148,14 @@ def main(argv: list[str] | None = None) -> None:
     except BenchError as e:
         click.echo(f"bench: error: {e}", err=True)
         sys.exit(2)
+    except OSError as e:  # a full, read-only or forbidden disk under the results: one line (bench.faults)
+        from bench.faults import storage_problem
+
+        problem = storage_problem(e)
+        if problem is None:
+            raise
+        click.echo(f"bench: error: {problem}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

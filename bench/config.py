@@ -189,6 +189,13 @@ def plan_runs(
             f"choose an arch for {data.family} data: "
             + ", ".join(n for n in ARCHS.names() if data.family in ARCHS.get(n).families)
         )
+    for cls in variant_classes:  # a pair that cannot work: the variant needs a critic the arch cannot build
+        if cls.critic_kind not in arch_obj.critic_kinds:
+            able = [n for n in ARCHS.names() if cls.critic_kind in ARCHS.get(n).critic_kinds and
+                    data.family in ARCHS.get(n).families]
+            raise BenchError(f"variant {cls.name!r} needs {"an" if cls.critic_kind[0] in "aeiou" else "a"} {cls.critic_kind} critic, which arch {arch!r} does not "
+                             f"build (it builds: {', '.join(arch_obj.critic_kinds)}); choose an arch that does: "
+                             f"{', '.join(able) or 'none registered'}")
     if device not in ("auto", "cpu", "cuda"):
         raise BenchError(f"unknown --device {device!r}; choose one of: auto, cpu, cuda")
     schedule = make_schedule(data.family, preset, steps=steps, batch_size=batch_size, evals=evals, n_eval=n_eval)

@@ -333,7 +333,9 @@ def _train_pack(members: list[_Member], progress: bool, stop: Callable[[], bool]
     def diverged(i: int, where: str, keys: list[str]) -> None:  # member i stops, as it would alone
         m = members[i]
         live.remove(i)
-        m.trainer.step = pack.step  # (a member's own step is otherwise brought up to date at evaluations only)
+        if where != "evaluation":  # a member's own step and time are brought up to date at evaluations only
+            m.trainer.step = pack.step
+            m.trainer.train_s = pack.member_train_s0[i] + pack.train_s + time.perf_counter() - t0
         m.record["divergence"] = divergence_record(pack.step, m.since, where, keys, m.last_finite)
         finish_record(m.record, m.trainer, "diverged", start_step, start_train_s[i], seg_start)
         m.run.write(m.record)

@@ -38,7 +38,7 @@ from bench.faults import sigterm_interrupts
 from bench.metrics import METRICS, EvalContext, Missing
 from bench.plots import save_image_grid, save_toy_snapshot
 from bench.speed import resolve_compile, set_tf32
-from bench.atomic import atomic_target
+from bench.atomic import atomic_target, remove_leftovers
 from bench.store import RunDir, atomic_write_text, decide, move_aside, read_jsonl
 from variants.base import LossOut
 
@@ -372,6 +372,7 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
             if not evaluated and (saving or trainer.step % refresh == 0):
                 sums = poll(trainer.acc_d, trainer.acc_g, trainer.n_d)  # one host sync per 1 % of the steps
                 if sums.nonfinite():  # a NaN/inf loss since `since`: stop before it reaches a checkpoint
+                    trainer.train_s += time.perf_counter() - t0
                     status = "diverged"
                     record["divergence"] = divergence_record(trainer.step, since, "training losses",
                                                              sums.nonfinite(), last_finite)
@@ -402,8 +403,9 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
     run.write(record)
     if status == "diverged":
         d = record["divergence"]
-        print(f"bench: {cfg.run_id}: diverged: {d['reason']}; stopped (last finite evaluation: step "
-              f"{d['last_finite_step'] if d['last_finite_step'] is not None else '-'}); run.json says so",
+        kept = (f"its metrics up to step {d['last_finite_step']} are kept" if d["last_finite_step"] is not None
+                else "before its first evaluation")
+        print(f"bench: {cfg.run_id}: diverged: {d['reason']}; stopped, {kept} (run.json: divergence)",
               file=sys.stderr, flush=True)
     return RunResult(cfg.run_id, run.path, status, action, last, record["timings"]["steps_per_s"])
 
@@ -414,6 +416,7 @@ def resume(trainer: Trainer, ckpts: Checkpoints, run: RunDir, action: str) -> tu
     Returns the action actually taken ("restart" when no checkpoint could be trusted) and, when a
     checkpoint was damaged, the line saying so and what was done instead (also printed)."""
     problems = None
+    remove_leftovers(run.path)  # temporary files of a killed process (we hold the run's lock)
     if action == "resume":
         found = ckpts.load_latest(trainer.device)  # verifies each file's SHA-256 (bench.checkpoint)
         problems = found.describe()
