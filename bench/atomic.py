@@ -45,18 +45,30 @@ def atomic_target(path: Path, durable: bool = False) -> Iterator[Path]:
         if durable:
             fsync_file(tmp)
         os.replace(tmp, path)
-    except OSError as exc:
-        name_the_file(exc, path)
-        raise
+    except (OSError, RuntimeError) as exc:
+        err = disk_error(exc, path)  # the full disk, not torch's zip writer, is the news
+        if err is exc:
+            raise
+        raise err from None
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def name_the_file(exc: OSError, path: Path) -> None:
-    """Writers given a file object (torch.save, savefig) raise OSErrors without a file name; an error
-    message should name the file that could not be written."""
-    if exc.filename is None:
-        exc.filename = str(path)
+def disk_error(exc: BaseException, path: Path) -> BaseException:
+    """The OSError behind a failed write, naming the file, to raise instead of `exc` (else `exc` itself).
+
+    torch.save into a file object that raises OSError(ENOSPC) closes its zip archive on the way out,
+    which fails again and raises a RuntimeError with the OSError as its context; writers given a file
+    object raise OSErrors without a file name. Either way the user should read "no space left on
+    device writing PATH" (bench.faults), not a zip-container assertion."""
+    seen = exc
+    while seen is not None and not isinstance(seen, OSError):
+        seen = seen.__cause__ or seen.__context__
+    if seen is None:
+        return exc
+    if seen.filename is None:
+        seen.filename = str(path)
+    return seen
 
 
 def remove_leftovers(folder: Path) -> list[Path]:

@@ -37,7 +37,7 @@ from pathlib import Path
 import click
 import torch
 
-from bench.atomic import atomic_target, fsync_file, name_the_file, sha256_file, temporary_name
+from bench.atomic import atomic_target, disk_error, fsync_file, sha256_file, temporary_name
 from bench.errors import BenchError
 from bench.store import atomic_write_json
 
@@ -145,9 +145,11 @@ class Checkpoints:
                 os.replace(last, prev)
             # (good in prev.pt: last.pt was found damaged at resume; it is simply replaced)
             os.replace(tmp, last)
-        except OSError as exc:
-            name_the_file(exc, last)
-            raise
+        except (OSError, RuntimeError) as exc:
+            err = disk_error(exc, last)  # the full disk, not torch's zip writer, is the news
+            if err is exc:
+                raise
+            raise err from None
         finally:
             tmp.unlink(missing_ok=True)
         self.good = entry

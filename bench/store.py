@@ -31,6 +31,9 @@ def atomic_write_text(path: Path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk: the message should name the file (bench.faults)
+        exc.filename = exc.filename or str(path)
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()
