@@ -102,7 +102,8 @@ class Resumed:
         what = "; ".join(self.problems)
         if self.state is None:
             return f"{what}; no good checkpoint left: restarting from step 0"
-        return f"{what}; resuming from the previous good checkpoint ckpt/{self.entry['file']} (step {self.entry['step']})"
+        e = self.entry
+        return f"{what}; resuming from the previous good checkpoint ckpt/{e['file']} (step {e['step']})"
 
 
 class Checkpoints:
@@ -195,7 +196,8 @@ class Checkpoints:
         if isinstance(mine.get("bytes"), int) and size < mine["bytes"]:
             return (f"ckpt/{name} is truncated ({size} of {mine['bytes']} bytes; sha256 {digest[:12]}, "
                     f"recorded {mine['sha256'][:12]})")
-        return f"ckpt/{name} does not match its recorded checksum (sha256 {digest[:12]}, recorded {mine['sha256'][:12]})"
+        return (f"ckpt/{name} does not match its recorded checksum (sha256 {digest[:12]}, "
+                f"recorded {mine['sha256'][:12]})")
 
 
 def save_generator(G: torch.nn.Module, run_path: Path, step: int) -> Path:

@@ -193,7 +193,8 @@ def plan_runs(
         if cls.critic_kind not in arch_obj.critic_kinds:
             able = [n for n in ARCHS.names() if cls.critic_kind in ARCHS.get(n).critic_kinds and
                     data.family in ARCHS.get(n).families]
-            raise BenchError(f"variant {cls.name!r} needs {'an' if cls.critic_kind[0] in 'aeiou' else 'a'} {cls.critic_kind} critic, which arch {arch!r} does not "
+            kind = f"{'an' if cls.critic_kind[0] in 'aeiou' else 'a'} {cls.critic_kind} critic"
+            raise BenchError(f"variant {cls.name!r} needs {kind}, which arch {arch!r} does not "
                              f"build (it builds: {', '.join(arch_obj.critic_kinds)}); choose an arch that does: "
                              f"{', '.join(able) or 'none registered'}")
     if device not in ("auto", "cpu", "cuda"):

@@ -40,8 +40,19 @@ from bench.config import RunConfig
 from bench.divergence import nonfinite_row_keys, poll
 from bench.divergence import record as divergence_record
 from bench.faults import sigterm_interrupts
-from bench.runner import (RunResult, Trainer, _finite, _fmt, accumulate, checkpoint, finish_record, resume, run_one,
-                          start_record, write_last_words)
+from bench.runner import (
+    RunResult,
+    Trainer,
+    _finite,
+    _fmt,
+    accumulate,
+    checkpoint,
+    finish_record,
+    resume,
+    run_one,
+    start_record,
+    write_last_words,
+)
 from bench.store import RunDir, decide, move_aside, read_jsonl
 from variants.base import LossOut
 

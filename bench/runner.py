@@ -28,6 +28,7 @@ import bench
 import variants as variant_pkg
 from bench.arch import ARCHS
 from bench.arch.norms import evaluation_mode
+from bench.atomic import atomic_target, remove_leftovers
 from bench.capture import Stepper
 from bench.checkpoint import Cadence, Checkpoints, save_generator
 from bench.config import RunConfig
@@ -38,7 +39,6 @@ from bench.faults import sigterm_interrupts
 from bench.metrics import METRICS, EvalContext, Missing
 from bench.plots import save_image_grid, save_toy_snapshot
 from bench.speed import resolve_compile, set_tf32
-from bench.atomic import atomic_target, remove_leftovers
 from bench.store import RunDir, atomic_write_text, decide, move_aside, read_jsonl
 from variants.base import LossOut
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from bench.errors import BenchError
 from bench.checkpoint import click_options as ckpt_options
+from bench.errors import BenchError
 from bench.speed import click_options as speed_options
 
 # Heavy imports (torch, submitit) happen inside the commands, so `bench --help` stays quick.

@@ -46,7 +46,8 @@ def test_truncated_last_falls_back_to_the_previous_and_says_so(tmp_path):
     found = Checkpoints(tmp_path).load_latest()
     assert found.state["step"] == 10 and torch.equal(found.state["w"], torch.full((256,), 10.0))
     line = found.describe()
-    assert "ckpt/last.pt is truncated" in line and "resuming from the previous good checkpoint ckpt/prev.pt (step 10)" in line
+    assert "ckpt/last.pt is truncated" in line
+    assert "resuming from the previous good checkpoint ckpt/prev.pt (step 10)" in line
     assert "\n" not in line
 
 
