@@ -5,7 +5,9 @@ downloaded; when absent, the classifier is used and the row says why).
 
 from __future__ import annotations
 
+import functools
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -60,10 +62,45 @@ def inception_weights(path: Path | None) -> Path | None:
         if not Path(path).is_file():
             raise BenchError(f"--inception-weights {path}: no such file; pass the torch-fidelity "
                              "weights-inception-2015-12-05 .pth file")
-        return Path(path)
-    hub = Path(torch.hub.get_dir()) / "checkpoints"
-    hits = sorted(hub.glob("weights-inception-2015-12-05*.pth")) if hub.is_dir() else []
-    return hits[0] if hits else None
+        found = Path(path)
+    else:
+        hub = Path(torch.hub.get_dir()) / "checkpoints"
+        hits = sorted(hub.glob("weights-inception-2015-12-05*.pth")) if hub.is_dir() else []
+        if not hits:
+            return None
+        found = hits[0]
+    stat = found.stat()
+    _check_inception_file(found.resolve(), stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+@functools.lru_cache(maxsize=8)  # once per file version: the evaluator asks at every evaluation step
+def _check_inception_file(path: Path, size: int, mtime_ns: int) -> None:
+    """Refuse, in one line, a file that is not torch-fidelity's InceptionV3 weights.
+
+    torch-fidelity itself loads the file with torch.load(weights_only=False), which would run any code
+    pickled into it; we load it first with weights_only=True, which cannot, so a file that gets past
+    this check holds tensors only. Its keys and shapes are then checked by building torch-fidelity's
+    InceptionV3 on the meta device (no memory, no arithmetic) from it."""
+    import torch_fidelity.feature_extractor_inceptionv3 as tfi
+
+    fix = "pass torch-fidelity's weights-inception-2015-12-05-6726825d.pth file"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 (unpickling errors have many types)
+        raise BenchError(f"inception weights {path} are not a PyTorch weights file that can be loaded safely "
+                         f"({type(exc).__name__}); {fix}") from None
+    if not isinstance(state, dict):
+        raise BenchError(f"inception weights {path} hold a {type(state).__name__}, not a state dict; {fix}")
+    try:
+        with warnings.catch_warnings(), torch.device("meta"):
+            warnings.simplefilter("ignore")  # "copying into a meta parameter is a no-op": that is the point
+            tfi.FeatureExtractorInceptionV3(INCEPTION, ["2048"], feature_extractor_weights_path=str(path))
+    except RuntimeError as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        detail = lines[1] if len(lines) > 1 else lines[0] if lines else type(exc).__name__
+        detail = detail if len(detail) <= 160 else detail[:157] + "..."
+        raise BenchError(f"inception weights {path} are not InceptionV3's ({detail}); {fix}") from None
 
 
 def choose_extractor(kind: str, dataset, weights: Path | None = None) -> tuple[Extractor, str | None]:
