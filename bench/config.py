@@ -19,11 +19,12 @@ from pathlib import Path
 import variants as variant_pkg
 from bench.arch import ARCHS, ArchParams
 from bench.arch.base import DEFAULT_Z_DIM
+from bench.checkpoint import Policy, make_policy
 from bench.data import build_dataset, canonical_name
 from bench.errors import BenchError
-from bench.schedule import Schedule, make_schedule
 from bench.eval_options import EvalOptions
 from bench.eval_options import resolve as resolve_evaluation
+from bench.schedule import Schedule, make_schedule
 from bench.speed import Speed
 from bench.speed import check as check_speed
 from variants.base import Hyper
@@ -46,6 +47,7 @@ class RunConfig:
     data_root: str | None = None
     download: bool = False
     speed: Speed = Speed()  # how it runs (--compile, --pack, --tf32); not part of run_id (bench.speed)
+    ckpt: Policy = Policy()  # checkpoints between evaluations (bench.checkpoint); not part of run_id
     # how it is measured (--extractor, --inception-weights, --w-indep-steps, --n-modes); like speed,
     # recorded in run.json but not part of to_dict() or run_id (bench.eval_options)
     evaluation: EvalOptions = EvalOptions()
@@ -172,6 +174,8 @@ def plan_runs(
     compile: str = "auto",
     pack: int = 1,
     tf32: bool = False,
+    ckpt_every: int = 0,
+    ckpt_every_s: float = 600.0,
     extractor: str = "classifier",
     inception_weights: str | None = None,
     w_indep_steps: int | None = None,
@@ -194,6 +198,14 @@ def plan_runs(
             f"choose an arch for {data.family} data: "
             + ", ".join(n for n in ARCHS.names() if data.family in ARCHS.get(n).families)
         )
+    for cls in variant_classes:  # a pair that cannot work: the variant needs a critic the arch cannot build
+        if cls.critic_kind not in arch_obj.critic_kinds:
+            able = [n for n in ARCHS.names() if cls.critic_kind in ARCHS.get(n).critic_kinds and
+                    data.family in ARCHS.get(n).families]
+            kind = f"{'an' if cls.critic_kind[0] in 'aeiou' else 'a'} {cls.critic_kind} critic"
+            raise BenchError(f"variant {cls.name!r} needs {kind}, which arch {arch!r} does not "
+                             f"build (it builds: {', '.join(arch_obj.critic_kinds)}); choose an arch that does: "
+                             f"{', '.join(able) or 'none registered'}")
     if device not in ("auto", "cpu", "cuda"):
         raise BenchError(f"unknown --device {device!r}; choose one of: auto, cpu, cuda")
     schedule = make_schedule(data.family, preset, steps=steps, batch_size=batch_size, evals=evals, n_eval=n_eval)
@@ -203,6 +215,7 @@ def plan_runs(
     # how the runs execute (--compile, --pack, --tf32; bench.speed), checked before anything is written
     speed = Speed(compile=compile, pack=pack, tf32=tf32)
     check_speed(speed, device, variant_classes)
+    ckpt = make_policy(ckpt_every, ckpt_every_s)  # --ckpt-every, --ckpt-every-s (bench.checkpoint)
     # how the runs are measured (bench.eval_options): checked here too, knobs from the preset
     evaluation = resolve_evaluation(preset, extractor, inception_weights, w_indep_steps, n_modes)
 
@@ -225,5 +238,6 @@ def plan_runs(
         applied = tuple(sorted({**arch_sets, **hyper_sets}.items()))
         for seed in seeds:
             runs.append(RunConfig(name, arch, dataset, seed, schedule, hyper, arch_params, device, applied,
-                                  data_root=data_root, download=download, speed=speed, evaluation=evaluation))
+                                  data_root=data_root, download=download, speed=speed, ckpt=ckpt,
+                                  evaluation=evaluation))
     return runs

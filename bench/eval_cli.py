@@ -27,6 +27,7 @@ def eval_cmd(run_dirs, metric_list, which, data_root, evaluation):
     from bench.arch.norms import evaluation_mode
     from bench.config import parse_list, plan_runs
     from bench.errors import BenchError
+    from bench.eval_options import check as check_evaluation
     from bench.metrics import METRICS, EvalContext, Missing
     from bench.runner import Trainer, batched
     from bench.store import RunDir
@@ -36,6 +37,7 @@ def eval_cmd(run_dirs, metric_list, which, data_root, evaluation):
         METRICS.get(n)  # unknown names are a BenchError listing the choices
         if n == "critic_gap":
             raise BenchError("--metrics critic_gap: needs the critic, which is not kept per step; drop it")
+    check_evaluation(**evaluation)  # e.g. a missing --inception-weights file fails before any run is read
     plans = []
     for d in run_dirs:
         run = RunDir(d)

@@ -55,7 +55,17 @@ class EvalOptions:
 def resolve(preset: str, extractor: str = "classifier", inception_weights: str | Path | None = None,
             w_indep_steps: int | None = None, n_modes: int | None = None) -> EvalOptions:
     """Check the options (one BenchError naming the fix) and fill unset knobs from the preset."""
-    from bench.metrics.extractors import check_inception_weights, inception_weights as find_inception
+    inception_weights = check(extractor, inception_weights, w_indep_steps, n_modes)
+    defaults = PRESETS[preset]  # make_schedule has checked the preset name
+    steps = defaults["w_indep_steps"] if w_indep_steps is None else w_indep_steps
+    n = defaults["n_modes"] if n_modes is None else n_modes
+    return EvalOptions(extractor, inception_weights, steps, n)
+
+
+def check(extractor: str = "classifier", inception_weights: str | Path | None = None,
+          w_indep_steps: int | None = None, n_modes: int | None = None) -> str | None:
+    """Raise one BenchError naming the fix for a bad option; return the Inception file as an absolute path."""
+    from bench.metrics.extractors import inception_weights as find_inception
 
     if extractor not in EXTRACTORS:
         raise BenchError(f"--extractor {extractor!r}: choose one of: {', '.join(EXTRACTORS)}")
@@ -63,19 +73,16 @@ def resolve(preset: str, extractor: str = "classifier", inception_weights: str |
         raise BenchError(f"--inception-weights {inception_weights} is only read by the inception extractor; "
                          "add --extractor inception or drop --inception-weights")
     if extractor == "inception":
-        found = find_inception(Path(inception_weights) if inception_weights is not None else None)
-        if found is not None:
-            check_inception_weights(found)
+        # a given file must exist and hold InceptionV3's weights (checked weights-only), as must a file in
+        # the hub cache; without either the evaluation falls back to the classifier and says so
+        find_inception(Path(inception_weights) if inception_weights is not None else None)
         if inception_weights is not None:
             inception_weights = str(Path(inception_weights).expanduser().resolve())  # jobs may run elsewhere
-    defaults = PRESETS[preset]  # make_schedule has checked the preset name
-    steps = defaults["w_indep_steps"] if w_indep_steps is None else w_indep_steps
-    n = defaults["n_modes"] if n_modes is None else n_modes
-    if steps < 0:
-        raise BenchError(f"--w-indep-steps {steps}: must be >= 0 (0 turns the independent critic off)")
-    if n < 1:
-        raise BenchError(f"--n-modes {n}: must be >= 1 (the standard protocol counts modes on 26000 samples)")
-    return EvalOptions(extractor, inception_weights, steps, n)
+    if w_indep_steps is not None and w_indep_steps < 0:
+        raise BenchError(f"--w-indep-steps {w_indep_steps}: must be >= 0 (0 turns the independent critic off)")
+    if n_modes is not None and n_modes < 1:
+        raise BenchError(f"--n-modes {n_modes}: must be >= 1 (the standard protocol counts modes on 26000 samples)")
+    return inception_weights
 
 
 def click_options(fn):

@@ -35,9 +35,25 @@ from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
 from bench.capture import Stepper, set_capturable
+from bench.checkpoint import Cadence, Checkpoints, save_generator
 from bench.config import RunConfig
-from bench.runner import RunResult, Trainer, _finite, _fmt, accumulate, finish_record, run_one, start_record
-from bench.store import RunDir, atomic_write_text, decide, move_aside
+from bench.divergence import nonfinite_row_keys, poll
+from bench.divergence import record as divergence_record
+from bench.faults import sigterm_interrupts
+from bench.runner import (
+    RunResult,
+    Trainer,
+    _finite,
+    _fmt,
+    accumulate,
+    checkpoint,
+    finish_record,
+    resume,
+    run_one,
+    start_record,
+    write_last_words,
+)
+from bench.store import RunDir, decide, move_aside, read_jsonl
 from variants.base import LossOut
 
 
@@ -203,9 +219,6 @@ class PackedTrainer:
     def generators(self) -> list[torch.Generator]:
         return [g for m in self.members for g in m.generators()]
 
-    def running_gap(self) -> float | None:
-        return float((self.acc_d["gap"] / self.n_d).mean()) if self.n_d else None
-
     def reset_accumulators(self) -> None:
         for v in [*self.acc_d.values(), *self.acc_g.values()]:
             v.zero_()  # in place, as Trainer's (a captured step adds into them)
@@ -254,6 +267,10 @@ class _Member:
     trainer: Trainer | None = None
     record: dict = field(default_factory=dict)
     last: dict = field(default_factory=dict)
+    ckpts: Checkpoints | None = None
+    ckpt_problems: str | None = None
+    since: int = 0  # the last step known finite (bench.divergence)
+    last_finite: dict | None = None
 
 
 def run_pack(cfgs: list[RunConfig], root: Path, name: str, force: bool = False, progress: bool = True,
@@ -284,19 +301,18 @@ def run_pack(cfgs: list[RunConfig], root: Path, name: str, force: bool = False, 
         for i, m in enumerate(todo):
             # one data set for all members: the first member's, built as a single run builds it
             m.trainer = Trainer(m.cfg, dataset=todo[0].trainer.dataset if i else None)
-            if m.action == "resume":
-                m.trainer.load(m.run.ckpt)
-                m.run.keep_metrics_up_to(m.trainer.step)
-            elif m.run.metrics.exists():
-                atomic_write_text(m.run.metrics, "")  # a restart without checkpoint: rows are recomputed
+            m.ckpts = Checkpoints(m.run.path)
+            m.action, m.ckpt_problems = resume(m.trainer, m.ckpts, m.run, m.action)  # as a single run resumes
+            m.since, m.last_finite = m.trainer.step, (read_jsonl(m.run.metrics) or [None])[-1]
         by_step: dict[int, list[_Member]] = {}
         for m in todo:  # members resumed from different steps cannot share a pack
             by_step.setdefault(m.trainer.step, []).append(m)
-        for group in by_step.values():
-            if stop is not None and stop():
-                break  # interrupted between packs: the rest resume from where they are when run again
-            for m, result in zip(group, _train_pack(group, progress, stop)):
-                results[m.cfg.run_id] = result
+        with sigterm_interrupts():  # `kill PID` -> a clean interruption of every member (bench.faults)
+            for group in by_step.values():
+                if stop is not None and stop():
+                    break  # interrupted between packs: the rest resume from where they are when run again
+                for m, result in zip(group, _train_pack(group, progress, stop)):
+                    results[m.cfg.run_id] = result
     finally:
         for run in locked:
             run.unlock()
@@ -312,6 +328,8 @@ def _train_pack(members: list[_Member], progress: bool, stop: Callable[[], bool]
         m.run.samples.mkdir(exist_ok=True)
         m.record = start_record(m.cfg, m.trainer, m.config, m.action)
         m.record["speed"].update(pack=len(members), pack_seeds=seeds, pack_index=i)
+        if m.ckpt_problems:
+            m.record["checkpoint_problems"] = m.ckpt_problems
         m.run.write(m.record)
 
     cfg = members[0].cfg
@@ -321,6 +339,18 @@ def _train_pack(members: list[_Member], progress: bool, stop: Callable[[], bool]
     start_train_s = [m.trainer.train_s for m in members]
     live = list(range(len(members)))
     status = "done"
+    cadence = Cadence(cfg.ckpt)  # checkpoints between evaluations, as bench.runner._train
+
+    def diverged(i: int, where: str, keys: list[str]) -> None:  # member i stops, as it would alone
+        m = members[i]
+        live.remove(i)
+        if where != "evaluation":  # a member's own step and time are brought up to date at evaluations only
+            m.trainer.step = pack.step
+            m.trainer.train_s = pack.member_train_s0[i] + pack.train_s + time.perf_counter() - t0
+        m.record["divergence"] = divergence_record(pack.step, m.since, where, keys, m.last_finite)
+        finish_record(m.record, m.trainer, "diverged", start_step, start_train_s[i], seg_start)
+        m.run.write(m.record)
+
     bar = tqdm(total=steps, initial=pack.step, desc=f"{cfg.run_id} (+{len(members) - 1} packed)", unit="step",
                disable=not progress, dynamic_ncols=True, leave=True)
     try:
@@ -342,21 +372,37 @@ def _train_pack(members: list[_Member], progress: bool, stop: Callable[[], bool]
                     m.run.append_metrics(row)
                     m.last = row
                     if not _finite(row):  # this member stops, as it would alone; the others go on
-                        live.remove(i)
-                        finish_record(m.record, trainer, "diverged", start_step, start_train_s[i], seg_start)
-                        m.run.write(m.record)
+                        diverged(i, "evaluation", nonfinite_row_keys(row))
                     else:
-                        trainer.save(m.run.ckpt)
+                        m.since, m.last_finite = pack.step, row
+                        checkpoint(trainer, m.ckpts, m.run, m.record)
+                        save_generator(trainer.G, m.run.path, trainer.step)  # for `bench eval`, as alone
+                cadence.saved()
                 pack.reset_accumulators()
                 bar.set_postfix(gap=_fmt(members[0].last.get("critic_gap")))
                 t0 = time.perf_counter()
-            elif pack.step % refresh == 0 and progress:
-                bar.set_postfix(gap=_fmt(pack.running_gap()), refresh=False)
-            if stop is not None and pack.step < steps and stop():  # as bench.runner._train
+                evaluated = True
+            else:
+                evaluated = False
+            stopping = stop is not None and pack.step < steps and stop()  # as bench.runner._train
+            saving = not evaluated and (stopping or cadence.due(pack.step))
+            if not evaluated and (saving or pack.step % refresh == 0):
+                sums = poll(pack.acc_d, pack.acc_g, pack.n_d)  # one host sync for every member
+                for i in list(live):
+                    if sums.nonfinite(i):
+                        diverged(i, "training losses", sums.nonfinite(i))
+                    else:
+                        members[i].since = pack.step
+                if progress:
+                    bar.set_postfix(gap=_fmt(sums.running_gap()), refresh=False)
+            if saving and live:
                 pack.train_s += time.perf_counter() - t0
                 pack.sync_members()  # the loss sums since the last evaluation go into the checkpoints
                 for i in live:
-                    members[i].trainer.save(members[i].run.ckpt)
+                    checkpoint(members[i].trainer, members[i].ckpts, members[i].run, members[i].record)
+                cadence.saved()
+                t0 = time.perf_counter()
+            if stopping:
                 status = "interrupted"
                 break
     except BaseException as exc:
@@ -367,7 +413,7 @@ def _train_pack(members: list[_Member], progress: bool, stop: Callable[[], bool]
             m.record.update({"status": "failed" if failed else "interrupted", "step": pack.step,
                              "error" if failed else "interrupted_by": f"{type(exc).__name__}: {exc}",
                              "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-            m.run.write(m.record)
+            write_last_words(m.run, m.record, m.ckpts, failed)
         raise
     finally:
         bar.close()

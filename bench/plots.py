@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from bench.atomic import atomic_target  # noqa: E402  (no half-written picture left by a kill or a full disk)
+
 GRID = 96  # critic evaluations per axis for the contour map
 
 
@@ -50,12 +52,16 @@ def save_toy_snapshot(path: Path, score, real: torch.Tensor, fake: torch.Tensor,
     """Write <path>.png (the picture) and <path>.npz (its data, for bench report to redraw)."""
     values, extent = critic_grid(score, real, fake)
     real_np, fake_np = real[:1000].float().cpu().numpy(), fake[:1000].float().cpu().numpy()
-    np.savez_compressed(path.with_suffix(".npz"), critic=values, extent=np.array(extent), real=real_np, fake=fake_np)
+    with atomic_target(path.with_suffix(".npz")) as tmp:
+        np.savez_compressed(tmp, critic=values, extent=np.array(extent), real=real_np, fake=fake_np)
     fig, ax = plt.subplots(figsize=(5, 4.4), dpi=110)
     draw_toy(ax, values, extent, real_np, fake_np, title)
     fig.tight_layout()
-    fig.savefig(path.with_suffix(".png"), bbox_inches="tight")  # keep the tick labels the colorbar crowds
-    plt.close(fig)
+    try:
+        with atomic_target(path.with_suffix(".png")) as tmp:
+            fig.savefig(tmp, bbox_inches="tight")  # keep the tick labels the colorbar crowds
+    finally:
+        plt.close(fig)
 
 
 GRID_SAMPLES = 64  # an 8 x 8 grid
@@ -69,5 +75,5 @@ def save_image_grid(path: Path, fake: torch.Tensor) -> None:
     """
     from torchvision.utils import save_image
 
-    save_image(fake[:GRID_SAMPLES].float().cpu(), path.with_suffix(".png"), nrow=8, padding=2,
-               normalize=True, value_range=(-1, 1))
+    with atomic_target(path.with_suffix(".png")) as tmp:
+        save_image(fake[:GRID_SAMPLES].float().cpu(), tmp, nrow=8, padding=2, normalize=True, value_range=(-1, 1))

@@ -28,9 +28,14 @@ import bench
 import variants as variant_pkg
 from bench.arch import ARCHS
 from bench.arch.norms import evaluation_mode
+from bench.atomic import atomic_target, remove_leftovers
 from bench.capture import Stepper
+from bench.checkpoint import Cadence, Checkpoints, save_generator
 from bench.config import RunConfig
 from bench.data import build_dataset
+from bench.divergence import nonfinite_row_keys, poll
+from bench.divergence import record as divergence_record
+from bench.faults import sigterm_interrupts
 from bench.metrics import METRICS, EvalContext, Missing
 from bench.plots import save_image_grid, save_toy_snapshot
 from bench.speed import resolve_compile, set_tf32
@@ -165,10 +170,6 @@ class Trainer:
         """Every random stream a step draws from (a CUDA graph must know them)."""
         return list(self.streams.values())
 
-    def running_gap(self) -> float | None:
-        """The critic's gap on training batches since the last evaluation (one host sync)."""
-        return float(self.acc_d["gap"] / self.n_d) if self.n_d else None
-
     # -- evaluation ----------------------------------------------------------------------------
     @torch.no_grad()
     def evaluate(self, snapshot: Path | None) -> dict:
@@ -237,13 +238,15 @@ class Trainer:
         }
 
     def save(self, path: Path) -> None:
+        """One checkpoint file (runs use bench.checkpoint.Checkpoints: checksums and a fallback)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        torch.save(self.state(), tmp)
-        os.replace(tmp, path)
+        with atomic_target(path, durable=True) as tmp, open(tmp, "wb") as f:
+            torch.save(self.state(), f)
 
     def load(self, path: Path) -> None:
-        state = torch.load(path, map_location=self.device, weights_only=True)  # cannot run pickled code
+        self.load_state(torch.load(path, map_location=self.device, weights_only=True))  # cannot run pickled code
+
+    def load_state(self, state: dict) -> None:
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.opt_g.load_state_dict(state["opt_g"])
@@ -319,7 +322,8 @@ def run_one(cfg: RunConfig, root: Path, name: str, force: bool = False, progress
     run.path.mkdir(parents=True, exist_ok=True)
     run.lock()
     try:
-        return _train(cfg, run, config, action, progress, stop)
+        with sigterm_interrupts():  # `kill PID` -> a clean interruption, as Ctrl-C (bench.faults)
+            return _train(cfg, run, config, action, progress, stop)
     finally:
         run.unlock()
 
@@ -327,13 +331,12 @@ def run_one(cfg: RunConfig, root: Path, name: str, force: bool = False, progress
 def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: bool,
            stop: Callable[[], bool] | None) -> RunResult:
     trainer = Trainer(cfg)
-    if action == "resume":
-        trainer.load(run.ckpt)
-        run.keep_metrics_up_to(trainer.step)
-    elif run.metrics.exists():
-        atomic_write_text(run.metrics, "")  # a restart without checkpoint: earlier rows are recomputed
+    ckpts = Checkpoints(run.path)
+    action, ckpt_problems = resume(trainer, ckpts, run, action)
     run.samples.mkdir(exist_ok=True)
     record = start_record(cfg, trainer, config, action)
+    if ckpt_problems:
+        record["checkpoint_problems"] = ckpt_problems
     run.write(record)
 
     eval_steps = set(cfg.schedule.eval_steps())
@@ -341,6 +344,9 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
     refresh = max(1, steps // 100)
     start_step, start_train_s, seg_start = trainer.step, trainer.train_s, time.perf_counter()
     status, last = "done", {}
+    # Divergence (bench.divergence): the last step known finite, and the last finite metrics row.
+    since, last_finite = trainer.step, (read_jsonl(run.metrics) or [None])[-1]
+    cadence = Cadence(cfg.ckpt)  # checkpoints between evaluations: by steps and by wall time
     bar = tqdm(total=steps, initial=trainer.step, desc=cfg.run_id, unit="step", disable=not progress,
                dynamic_ncols=True, leave=True, file=sys.stderr)
     try:
@@ -348,7 +354,8 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
         while trainer.step < steps:
             trainer.train_step()
             bar.update(1)
-            if trainer.step in eval_steps:
+            evaluated = trainer.step in eval_steps
+            if evaluated:
                 if trainer.device.type == "cuda":
                     torch.cuda.synchronize(trainer.device)
                 t1 = time.perf_counter()
@@ -361,17 +368,33 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
                 bar.set_postfix(gap=_fmt(row.get("critic_gap")), w1=_fmt(row.get("w1_exact")))
                 if not _finite(row):
                     status = "diverged"
+                    record["divergence"] = divergence_record(trainer.step, since, "evaluation",
+                                                             nonfinite_row_keys(row), last_finite)
                     break
-                trainer.save(run.ckpt)
-                # The generator's weights at each eval step (small), so `bench eval` can recompute
-                # any row later, e.g. with another feature extractor.
-                torch.save(trainer.G.state_dict(), run.path / "ckpt" / f"G_step_{trainer.step:07d}.pt")
+                since, last_finite = trainer.step, row
+                checkpoint(trainer, ckpts, run, record)
+                cadence.saved()
+                save_generator(trainer.G, run.path, trainer.step)  # for `bench eval` to recompute rows
                 t0 = time.perf_counter()
-            elif trainer.step % refresh == 0 and progress:
-                bar.set_postfix(gap=_fmt(trainer.running_gap()), refresh=False)
-            if stop is not None and trainer.step < steps and stop():
+            stopping = stop is not None and trainer.step < steps and stop()
+            saving = not evaluated and (stopping or cadence.due(trainer.step))
+            if not evaluated and (saving or trainer.step % refresh == 0):
+                sums = poll(trainer.acc_d, trainer.acc_g, trainer.n_d)  # one host sync per 1 % of the steps
+                if sums.nonfinite():  # a NaN/inf loss since `since`: stop before it reaches a checkpoint
+                    trainer.train_s += time.perf_counter() - t0
+                    status = "diverged"
+                    record["divergence"] = divergence_record(trainer.step, since, "training losses",
+                                                             sums.nonfinite(), last_finite)
+                    break
+                since = trainer.step
+                if progress:
+                    bar.set_postfix(gap=_fmt(sums.running_gap()), refresh=False)
+            if saving:  # between evaluations: the checkpoint carries the loss sums (Trainer.state)
                 trainer.train_s += time.perf_counter() - t0
-                trainer.save(run.ckpt)
+                checkpoint(trainer, ckpts, run, record)
+                cadence.saved()
+                t0 = time.perf_counter()
+            if stopping:
                 status = "interrupted"
                 break
     except BaseException as exc:
@@ -381,13 +404,62 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
         record.update({"status": "failed" if failed else "interrupted", "step": trainer.step,
                        "error" if failed else "interrupted_by": f"{type(exc).__name__}: {exc}",
                        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-        run.write(record)
+        write_last_words(run, record, ckpts, failed)
         raise
     finally:
         bar.close()
     finish_record(record, trainer, status, start_step, start_train_s, seg_start)
     run.write(record)
+    if status == "diverged":
+        d = record["divergence"]
+        kept = (f"its metrics up to step {d['last_finite_step']} are kept" if d["last_finite_step"] is not None
+                else "before its first evaluation")
+        print(f"bench: {cfg.run_id}: diverged: {d['reason']}; stopped, {kept} (run.json: divergence)",
+              file=sys.stderr, flush=True)
     return RunResult(cfg.run_id, run.path, status, action, last, record["timings"]["steps_per_s"])
+
+
+def resume(trainer: Trainer, ckpts: Checkpoints, run: RunDir, action: str) -> tuple[str, str | None]:
+    """Load the newest trusted checkpoint into `trainer` (action "resume"), or prepare a restart.
+
+    Returns the action actually taken ("restart" when no checkpoint could be trusted) and, when a
+    checkpoint was damaged, the line saying so and what was done instead (also printed)."""
+    problems = None
+    remove_leftovers(run.path)  # temporary files of a killed process (we hold the run's lock)
+    if action == "resume":
+        found = ckpts.load_latest(trainer.device)  # verifies each file's SHA-256 (bench.checkpoint)
+        problems = found.describe()
+        if problems:
+            print(f"bench: {trainer.cfg.run_id}: {problems}", file=sys.stderr, flush=True)
+        if found.state is not None:
+            trainer.load_state(found.state)
+        else:
+            action = "restart"
+        run.keep_metrics_up_to(trainer.step)  # rows past the checkpoint are recomputed identically
+    elif run.metrics.exists():
+        atomic_write_text(run.metrics, "")  # a restart without checkpoint: earlier rows are recomputed
+    return action, problems
+
+
+def checkpoint(trainer: Trainer, ckpts: Checkpoints, run: RunDir, record: dict) -> None:
+    """Save a checkpoint (bench.checkpoint) and record it, with the step reached, in run.json."""
+    entry = ckpts.save(trainer.state(), trainer.step)
+    record.update(step=trainer.step, checkpoint=entry)
+    run.write(record)
+
+
+def write_last_words(run: RunDir, record: dict, ckpts: Checkpoints, failed: bool) -> None:
+    """Record an interruption or failure in run.json and say on stderr how the run goes on. The disk
+    that just failed may refuse this write too: then run.json keeps saying "running", which readers
+    of a run without a live lock take as interrupted (bench.report, bench status)."""
+    try:
+        run.write(record)
+    except OSError:
+        pass
+    if not failed:
+        at = ckpts.good["step"] if ckpts.good else 0
+        print(f"bench: {record['run_id']}: interrupted at step {record['step']} ({record['interrupted_by']}); "
+              f"run the same command again to resume from step {at}", file=sys.stderr, flush=True)
 
 
 # run.json's fields, shared with packed runs (bench.packed), whose members write exactly these.
@@ -410,6 +482,7 @@ def start_record(cfg: RunConfig, trainer: Trainer, config: dict, action: str) ->
         **environment(),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "resumed_from_step": trainer.step if action == "resume" else None,
+        "checkpoint_every": {"steps": cfg.ckpt.every_steps, "seconds": cfg.ckpt.every_s},
         "pid": os.getpid(),
     }
 

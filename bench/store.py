@@ -31,6 +31,9 @@ def atomic_write_text(path: Path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk: the message should name the file (bench.faults)
+        exc.filename = exc.filename or str(path)
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -98,10 +101,23 @@ class RunDir:
         atomic_write_json(self.run_json, record)
 
     def append_metrics(self, row: dict) -> None:
-        with open(self.metrics, "a") as f:
-            f.write(json.dumps(row, sort_keys=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        """Append one line; if the write fails (a full disk), cut the file back to where it was, so
+        no half line is left for a later append to bury in the middle of the file."""
+        data = (json.dumps(row, sort_keys=False) + "\n").encode()
+        fd = os.open(self.metrics, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            start = os.fstat(fd).st_size
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            except OSError as exc:
+                os.ftruncate(fd, start)
+                exc.filename = exc.filename or str(self.metrics)
+                raise
+        finally:
+            os.close(fd)
 
     def keep_metrics_up_to(self, step: int) -> None:
         """On resume: drop rows past the checkpoint's step (they will be recomputed identically)."""
@@ -171,12 +187,16 @@ def decide(run: RunDir, config: dict, force: bool) -> str:
         )
     if record.get("status") in ("done", "diverged"):
         return "skip"
-    return "resume" if run.ckpt.exists() else "restart"
+    # prev.pt: the fallback checkpoint (bench.checkpoint), alone after a kill mid-rotation
+    return "resume" if run.ckpt.exists() or run.ckpt.with_name("prev.pt").exists() else "restart"
 
 
 def move_aside(run: RunDir) -> Path:
-    """--force: keep the old run under a new name instead of deleting it."""
+    """--force: keep the old run under a new name instead of deleting it. Never a run that another
+    process is training: taking its lock first raises, naming that process."""
+    run.lock()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target = run.path.with_name(f"{run.path.name}.replaced-{stamp}")
     os.replace(run.path, target)
+    (target / LOCK).unlink(missing_ok=True)  # our lock moved with it
     return target

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from bench.checkpoint import click_options as ckpt_options
 from bench.errors import BenchError
 from bench.speed import click_options as speed_options
 
@@ -49,9 +50,10 @@ EXECUTORS = ["slurm", "local", "debug"]
 @click.option("--wait/--no-wait", default=False, show_default=True,
               help="With --executor slurm, return only when every job has ended (local and debug always wait).")
 @speed_options(sweep=True)  # --compile, --pack, --tf32 (bench.speed); also sweep-file keys
+@ckpt_options(sweep=True)  # --ckpt-every, --ckpt-every-s (bench.checkpoint); also sweep-file keys
 def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, batch_size, evals, device, sets,
               name, results, executor, profile, partition, gpus_per_task, cpus_per_task, mem_gb, time, account,
-              qos, constraint, array_parallelism, dry_run, wait, speed):
+              qos, constraint, array_parallelism, dry_run, wait, speed, ckpt):
     """Run a grid of variants x archs x data sets x seeds, from flags or a SWEEP.yaml file.
 
     Each run is one task of a SLURM job array (or one local process). Run ids are stable: submitting
@@ -68,7 +70,8 @@ def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, bat
 
     values = load_sweep_file(sweep_file) if sweep_file else {}
     flags = {"variants": variants, "archs": archs, "datasets": datasets, "seeds": seeds, "schedule": schedule,
-             "steps": steps, "batch_size": batch_size, "evals": evals, "device": device, "name": name, **speed}
+             "steps": steps, "batch_size": batch_size, "evals": evals, "device": device, "name": name, **speed,
+             **ckpt}
     values.update({k: v for k, v in flags.items() if v is not None})
     if sets:
         values["set"] = {**(values.get("set") or {}), **parse_sets(sets)}

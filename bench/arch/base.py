@@ -50,6 +50,8 @@ class Arch:
     families: ClassVar[tuple[str, ...]] = ("toy",)
     # Critic normalizations this architecture uses (a variant's critic_norm_rule may replace them).
     critic_norms: ClassVar[tuple[str, ...]] = ()
+    # The critic kinds build() can make (a variant's critic_kind must be one: EBGAN's is "autoencoder").
+    critic_kinds: ClassVar[tuple[str, ...]] = ("scalar", "autoencoder")
 
     def build(
         self, params: ArchParams, data_shape: tuple[int, ...], critic_kind: str, critic_norm: str | None

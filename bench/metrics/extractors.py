@@ -5,7 +5,9 @@ downloaded; when absent, the classifier is used and the row says why).
 
 from __future__ import annotations
 
+import functools
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -61,30 +63,47 @@ def inception_weights(path: Path | None) -> Path | None:
     if path is not None:
         path = Path(path).expanduser()
         if not path.is_file():
-            raise BenchError(f"--inception-weights {path}: no such file (or not a file); pass the torch-fidelity "
+            raise BenchError(f"--inception-weights {path}: no such file; pass the torch-fidelity "
                              "weights-inception-2015-12-05 .pth file")
-        return Path(path)
-    hub = Path(torch.hub.get_dir()) / "checkpoints"
-    hits = sorted(hub.glob("weights-inception-2015-12-05*.pth")) if hub.is_dir() else []
-    return hits[0] if hits else None
+        found = Path(path)
+    else:
+        hub = Path(torch.hub.get_dir()) / "checkpoints"
+        hits = sorted(hub.glob("weights-inception-2015-12-05*.pth")) if hub.is_dir() else []
+        if not hits:
+            return None
+        found = hits[0]
+    stat = found.stat()
+    _check_inception_file(found.resolve(), stat.st_size, stat.st_mtime_ns)
+    return found
 
 
-def check_inception_weights(path: Path) -> None:
-    """Load the file as torch-fidelity would, once, before a run starts: a wrong file is one line now,
-    not a failure at the first evaluation. (It is read with weights_only=True first, since
-    torch-fidelity itself unpickles the file without that guard.)"""
-    from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
+@functools.lru_cache(maxsize=8)  # once per file version: the evaluator asks at every evaluation step
+def _check_inception_file(path: Path, size: int, mtime_ns: int) -> None:
+    """Refuse, in one line, a file that is not torch-fidelity's InceptionV3 weights.
 
-    fix = "pass torch-fidelity's weights-inception-2015-12-05-6726825d.pth"
+    torch-fidelity itself loads the file with torch.load(weights_only=False), which would run any code
+    pickled into it; we load it first with weights_only=True, which cannot, so a file that gets past
+    this check holds tensors only. Its keys and shapes are then checked by building torch-fidelity's
+    InceptionV3 on the meta device (no memory, no arithmetic) from it."""
+    import torch_fidelity.feature_extractor_inceptionv3 as tfi
+
+    fix = "pass torch-fidelity's weights-inception-2015-12-05-6726825d.pth file"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(state, dict):
-            raise TypeError(f"holds a {type(state).__name__}, not a state dict")
-        FEATURE_EXTRACTORS_REGISTRY[INCEPTION](INCEPTION, ["2048"], feature_extractor_weights_path=str(path))
-    except Exception as exc:  # unpickling, a wrong file type, or load_state_dict's key and shape checks
-        first = (str(exc).strip().splitlines() or [""])[0][:160]
-        raise BenchError(f"--inception-weights {path}: not InceptionV3 weights torch-fidelity can load "
-                         f"({type(exc).__name__}: {first}); {fix}") from None
+    except Exception as exc:  # noqa: BLE001 (unpickling errors have many types)
+        raise BenchError(f"inception weights {path} are not a PyTorch weights file that can be loaded safely "
+                         f"({type(exc).__name__}); {fix}") from None
+    if not isinstance(state, dict):
+        raise BenchError(f"inception weights {path} hold a {type(state).__name__}, not a state dict; {fix}")
+    try:
+        with warnings.catch_warnings(), torch.device("meta"):
+            warnings.simplefilter("ignore")  # "copying into a meta parameter is a no-op": that is the point
+            tfi.FeatureExtractorInceptionV3(INCEPTION, ["2048"], feature_extractor_weights_path=str(path))
+    except RuntimeError as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        detail = lines[1] if len(lines) > 1 else lines[0] if lines else type(exc).__name__
+        detail = detail if len(detail) <= 160 else detail[:157] + "..."
+        raise BenchError(f"inception weights {path} are not InceptionV3's ({detail}); {fix}") from None
 
 
 def choose_extractor(kind: str, dataset, weights: Path | None = None) -> tuple[Extractor, str | None]:

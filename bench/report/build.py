@@ -54,8 +54,9 @@ CAPTIONS = {
         "steps (steps = how many). n = runs, at least 3; the bootstrap resamples whole runs. It asks: at the same "
         "point of training, does the run with the larger estimate have the worse samples? " + _CORR_COMMON),
     "runs": ("Every run found, with its status: done, running (a process holds its lock), interrupted (stopped "
-             "without finishing; `bench run` again resumes it), diverged (a non-finite value at an evaluation; "
-             "kept as it was) or failed (an error, shown). step = last evaluation step / scheduled steps."),
+             "without finishing; `bench run` again resumes it), diverged (a NaN or inf in a loss or in the "
+             "generated samples: stopped there, its finite rows kept; the note says when) or failed (an error, "
+             "shown). step = last evaluation step / scheduled steps."),
 }
 
 TITLES = {

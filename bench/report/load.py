@@ -128,6 +128,7 @@ def load(folders: list[Path]) -> Results:
             "device": record.get("device"),
             "estimates_wasserstein": (record.get("variant") or {}).get("estimates_wasserstein"),
             "diverged_at_step": record.get("diverged_at_step"),
+            "diverged_why": (record.get("divergence") or {}).get("reason"),  # bench.divergence
             "error": record.get("error"),
             "path": str(path),
         })

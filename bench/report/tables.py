@@ -174,7 +174,8 @@ def runs_display(res: Results) -> pd.DataFrame:
     for _, row in r.iterrows():
         if row["status"] == "diverged":
             at = row["diverged_at_step"]
-            why.append(f"non-finite value at step {'?' if pd.isna(at) else int(at)}")
+            said = row.get("diverged_why")  # when and where (bench.divergence); absent in older runs
+            why.append(said if isinstance(said, str) else f"non-finite value at step {'?' if pd.isna(at) else int(at)}")
         elif row["status"] == "failed":
             why.append(str(row["error"] or ""))
         elif row["status"] == "interrupted":

@@ -23,8 +23,8 @@ TOY_RUN = ("run", "--variants", "gan", "--arch", "mlp", "--steps", "2", "--evals
 
 @pytest.mark.parametrize("extra, message", [
     (["--extractor", "inception", "--inception-weights", "{tmp}/nope.pth"], "no such file"),
-    (["--extractor", "inception", "--inception-weights", "{tmp}"], "no such file (or not a file)"),
-    (["--extractor", "inception", "--inception-weights", "{tmp}/garbage.pth"], "not InceptionV3 weights"),
+    (["--extractor", "inception", "--inception-weights", "{tmp}"], "no such file"),  # a folder
+    (["--extractor", "inception", "--inception-weights", "{tmp}/garbage.pth"], "are not a PyTorch weights file"),
     (["--inception-weights", "{tmp}/garbage.pth"], "add --extractor inception"),
     (["--w-indep-steps", "-1"], "--w-indep-steps -1: must be >= 0"),
     (["--n-modes", "0"], "--n-modes 0: must be >= 1"),
