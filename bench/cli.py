@@ -10,6 +10,7 @@ import click
 
 from bench.checkpoint import click_options as ckpt_options
 from bench.errors import BenchError
+from bench.eval_options import click_options as eval_options
 from bench.speed import click_options as speed_options
 
 SCHEDULES = ["quick", "standard"]
@@ -77,8 +78,9 @@ def list_cmd(what):
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar per run.")
 @speed_options  # --compile, --pack, --tf32 (bench.speed)
 @ckpt_options  # --ckpt-every, --ckpt-every-s (bench.checkpoint)
+@eval_options  # --extractor, --inception-weights, --w-indep-steps, --n-modes (bench.eval_options)
 def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, n_eval, data_root, download, seeds, device,
-            results, name, sets, force, progress, speed, ckpt):
+            results, name, sets, force, progress, speed, ckpt, evaluation):
     """Train each variant x seed on one architecture and data set, writing results/<name>/<run-id>/.
 
     Each run writes run.json (config, versions, device, status, timings), metrics.jsonl (one row per
@@ -91,7 +93,7 @@ def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, n_eva
     runs = plan_runs(
         parse_list(variant_list, "--variants"), arch, dataset, parse_seeds(seeds), preset,
         steps=steps, batch_size=batch_size, evals=evals, device=device, sets=parse_sets(sets),
-        n_eval=n_eval, data_root=data_root, download=download, **speed, **ckpt,
+        n_eval=n_eval, data_root=data_root, download=download, **speed, **ckpt, **evaluation,
     )
     name = name or f"{preset}-{time.strftime('%Y-%m-%d')}"
     if "/" in name or name in (".", ".."):

@@ -22,6 +22,8 @@ from bench.arch.base import DEFAULT_Z_DIM
 from bench.checkpoint import Policy, make_policy
 from bench.data import build_dataset, canonical_name
 from bench.errors import BenchError
+from bench.eval_options import EvalOptions
+from bench.eval_options import resolve as resolve_evaluation
 from bench.schedule import Schedule, make_schedule
 from bench.speed import Speed
 from bench.speed import check as check_speed
@@ -46,6 +48,9 @@ class RunConfig:
     download: bool = False
     speed: Speed = Speed()  # how it runs (--compile, --pack, --tf32); not part of run_id (bench.speed)
     ckpt: Policy = Policy()  # checkpoints between evaluations (bench.checkpoint); not part of run_id
+    # how it is measured (--extractor, --inception-weights, --w-indep-steps, --n-modes); like speed,
+    # recorded in run.json but not part of to_dict() or run_id (bench.eval_options)
+    evaluation: EvalOptions = EvalOptions()
 
     @property
     def run_id(self) -> str:
@@ -171,6 +176,10 @@ def plan_runs(
     tf32: bool = False,
     ckpt_every: int = 0,
     ckpt_every_s: float = 600.0,
+    extractor: str = "classifier",
+    inception_weights: str | None = None,
+    w_indep_steps: int | None = None,
+    n_modes: int | None = None,
 ) -> list[RunConfig]:
     """Resolve and validate every run before any of them starts (so bad input writes nothing).
 
@@ -207,6 +216,8 @@ def plan_runs(
     speed = Speed(compile=compile, pack=pack, tf32=tf32)
     check_speed(speed, device, variant_classes)
     ckpt = make_policy(ckpt_every, ckpt_every_s)  # --ckpt-every, --ckpt-every-s (bench.checkpoint)
+    # how the runs are measured (bench.eval_options): checked here too, knobs from the preset
+    evaluation = resolve_evaluation(preset, extractor, inception_weights, w_indep_steps, n_modes)
 
     known = {f.name for f in dataclasses.fields(arch_obj.Params)}
     for cls in variant_classes:
@@ -227,5 +238,6 @@ def plan_runs(
         applied = tuple(sorted({**arch_sets, **hyper_sets}.items()))
         for seed in seeds:
             runs.append(RunConfig(name, arch, dataset, seed, schedule, hyper, arch_params, device, applied,
-                                  data_root=data_root, download=download, speed=speed, ckpt=ckpt))
+                                  data_root=data_root, download=download, speed=speed, ckpt=ckpt,
+                                  evaluation=evaluation))
     return runs

@@ -8,24 +8,27 @@ from pathlib import Path
 
 import click
 
+from bench.eval_options import click_options as eval_options
+
 
 @click.command("eval")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--metrics", "metric_list", required=True, metavar="LIST", help="Comma-separated, e.g. fidelity,w1_feat.")
-@click.option("--extractor", type=click.Choice(["classifier", "inception"]), default="classifier", show_default=True)
-@click.option("--inception-weights", type=click.Path(path_type=Path), metavar="PATH",
-              help="torch-fidelity's InceptionV3 weights file (weights-inception-2015-12-05-*.pth).")
 @click.option("--step", "which", type=click.Choice(["all", "last"]), default="last", show_default=True)
 @click.option("--data-root", type=click.Path(path_type=Path), metavar="DIR")
-def eval_cmd(run_dirs, metric_list, extractor, inception_weights, which, data_root):
-    """Recompute metrics for existing runs from ckpt/G_step_*.pt and append rows marked recomputed."""
+@eval_options  # --extractor, --inception-weights, --w-indep-steps, --n-modes, as for bench run
+def eval_cmd(run_dirs, metric_list, which, data_root, evaluation):
+    """Recompute metrics for existing runs from ckpt/G_step_*.pt and append rows marked recomputed.
+
+    The sample-count knobs default to the run's schedule preset (e.g. no w_indep for quick runs unless
+    --w-indep-steps N is given)."""
     import torch
 
     from bench.arch.norms import evaluation_mode
     from bench.config import parse_list, plan_runs
     from bench.errors import BenchError
+    from bench.eval_options import check as check_evaluation
     from bench.metrics import METRICS, EvalContext, Missing
-    from bench.metrics.extractors import inception_weights as find_inception
     from bench.runner import Trainer, batched
     from bench.store import RunDir
 
@@ -34,8 +37,7 @@ def eval_cmd(run_dirs, metric_list, extractor, inception_weights, which, data_ro
         METRICS.get(n)  # unknown names are a BenchError listing the choices
         if n == "critic_gap":
             raise BenchError("--metrics critic_gap: needs the critic, which is not kept per step; drop it")
-    if extractor == "inception":
-        find_inception(inception_weights)  # a missing --inception-weights file fails before anything is written
+    check_evaluation(**evaluation)  # e.g. a missing --inception-weights file fails before any run is read
     plans = []
     for d in run_dirs:
         run = RunDir(d)
@@ -49,25 +51,30 @@ def eval_cmd(run_dirs, metric_list, extractor, inception_weights, which, data_ro
         root = data_root or rec.get("data", {}).get("root")  # default: where the run found its files
         (cfg,) = plan_runs([c["variant"]], c["arch"], c["dataset"], [c["seed"]], s["preset"], steps=s["steps"],
                            batch_size=s["batch_size"], evals=s["evals"], n_eval=s["n_eval"], device="cpu",
-                           sets=c["sets"], data_root=root)
-        plans.append((run, cfg, ckpts if which == "all" else ckpts[-1:]))
-    for run, cfg, ckpts in plans:
+                           sets=c["sets"], data_root=root, **evaluation)  # bad options fail here, before any write
+        options = cfg.evaluation  # the knobs not given come from the run's preset
+        if "w_indep" in names and options.w_indep_steps == 0:
+            raise BenchError(f"--metrics w_indep: the independent critic is off in {d}'s {s['preset']} schedule; "
+                             "pass --w-indep-steps N (the standard schedule uses 500)")
+        plans.append((run, cfg, options, ckpts if which == "all" else ckpts[-1:]))
+    for run, cfg, options, ckpts in plans:
         trainer = Trainer(cfg)
         for path in ckpts:
             trainer.G.load_state_dict(torch.load(path, map_location=trainer.device, weights_only=True))
             step = int(path.stem.rsplit("_", 1)[1])
+            row = {"step": step, "recomputed": True, "recomputed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            # G as in training and in the run's evaluations (bench.arch.norms.evaluation_mode), also for the
+            # extra samples a metric draws through ctx.sample
             with torch.no_grad(), evaluation_mode(trainer.G, trainer.D):
                 fake = batched(trainer.G, trainer.z_bank)
-            ctx = EvalContext(fake=fake, real=trainer.eval_real, dataset=trainer.dataset, score=None, step=step,
-                              extractor=extractor, inception_weights=inception_weights)
-            row = {"step": step, "recomputed": True, "recomputed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-            for n in names:
-                metric = METRICS.get(n)
-                if not metric.applies_to(trainer.dataset.family):
-                    continue
-                with torch.no_grad():
+                ctx = EvalContext(fake=fake, real=trainer.eval_real, dataset=trainer.dataset, score=None, step=step,
+                                  sample=trainer.fixed_samples, **options.context())
+                for n in names:
+                    metric = METRICS.get(n)
+                    if not metric.applies_to(trainer.dataset.family):
+                        continue
                     out = metric.compute(ctx)
-                row.update({k: None for k in metric.keys} if isinstance(out, Missing) else out)
+                    row.update({k: None for k in metric.keys} if isinstance(out, Missing) else out)
             run.append_metrics(row)
             click.echo(f"{run.path.name} step {step}: " + ", ".join(
                 f"{k}={v:.4g}" for k, v in row.items() if isinstance(v, float)))

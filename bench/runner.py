@@ -182,7 +182,8 @@ class Trainer:
             def score(x):
                 return batched(lambda b: self.variant.score(self.D, b), x)
 
-            ctx = EvalContext(fake=fake, real=self.eval_real, dataset=self.dataset, score=score, step=self.step)
+            ctx = EvalContext(fake=fake, real=self.eval_real, dataset=self.dataset, score=score, step=self.step,
+                              sample=self.fixed_samples, **self.cfg.evaluation.context())  # (bench.eval_options)
             row: dict = {"step": self.step}
             missing: dict[str, str] = {}
             losses = {k: float(v / self.n_d) for k, v in self.acc_d.items()}
@@ -211,6 +212,14 @@ class Trainer:
                 row["missing"] = missing
             self._reset_accumulators()
             return row
+
+    def fixed_samples(self, n: int):
+        """G of n latents from a fixed seed (the same for every run), EVAL_BATCH at a time: for metrics that
+        need more samples than the latent bank holds (the stacked-image mode count). Call it inside
+        evaluation_mode, as evaluate() does."""
+        rng = torch.Generator().manual_seed(self.cfg.schedule.eval_seed + 2)  # the bank uses eval_seed + 1
+        for i in range(0, n, EVAL_BATCH):
+            yield self.G(torch.randn(min(EVAL_BATCH, n - i), self.cfg.arch_params.z_dim, generator=rng).to(self.device))
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state(self) -> dict:
@@ -464,6 +473,7 @@ def start_record(cfg: RunConfig, trainer: Trainer, config: dict, action: str) ->
         "data": trainer.dataset.describe(),
         "protocol": {m: METRICS.get(m).protocol for m in METRICS.names()
                      if METRICS.get(m).applies_to(trainer.dataset.family)},  # only the metrics this data has
+        "evaluation": cfg.evaluation.to_record(),  # extractor and metric sample counts (bench.eval_options)
         "device": describe_device(trainer.device),
         # how the steps ran (bench.speed): not part of the config, the numbers agree within float tolerance;
         # "pack": how many runs trained together (bench.packed updates it for its members)

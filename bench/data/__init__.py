@@ -10,6 +10,6 @@ from __future__ import annotations
 
 from bench.data.base import Dataset
 from bench.data.registry import DATASETS, build_dataset, canonical_name
-from bench.data import toy, fashion_mnist, torchvision_sets, folder  # noqa: F401  (registration)
+from bench.data import toy, fashion_mnist, stacked, torchvision_sets, folder  # noqa: F401  (registration)
 
 __all__ = ["DATASETS", "Dataset", "build_dataset", "canonical_name"]

@@ -7,6 +7,6 @@ returns `Missing(reason)`; the row then holds null for each of its keys and the 
 """
 
 from bench.metrics.registry import METRICS, EvalContext, Metric, Missing
-from bench.metrics import critic, toy, quality  # noqa: F401  (registration)
+from bench.metrics import critic, toy, quality, stacked_modes, independent  # noqa: F401  (registration)
 
 __all__ = ["METRICS", "EvalContext", "Metric", "Missing"]

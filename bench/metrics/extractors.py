@@ -17,7 +17,7 @@ from bench.metrics.classifier import EXTRACTOR_NAME, file_hash, save_classifier,
 from bench.metrics.fidelity import INCEPTION, Extractor
 
 SHIPPED = Path(__file__).parent / "weights"  # classifiers shipped with the package (bench classifier)
-RECIPE = {"width": 16, "epochs": 2, "batch": 128, "seed": 0, "optimizer": "Adam, OneCycle max_lr 2e-3",
+RECIPE = {"width": 24, "epochs": 12, "batch": 128, "seed": 0, "optimizer": "Adam, OneCycle max_lr 2e-3",
           "augmentation": "random shift by up to 2 pixels"}
 _warned: set[str] = set()
 
@@ -48,7 +48,9 @@ def train_and_save(dataset, path: Path, progress: bool = True, device: str = "cp
 
 
 def classifier_extractor(dataset) -> Extractor:
-    """The data set's classifier as an Extractor, trained into the cache on first use."""
+    """The data set's classifier as an Extractor, trained into the cache on first use. Stacked data
+    (bench.data.stacked) uses the classifier of the single-channel data set it stacks, per channel."""
+    dataset = getattr(dataset, "channel_source", None) or dataset
     path = classifier_path(dataset.name)
     if not path.is_file():
         print(f"bench: no feature classifier for {dataset.name} yet; training one into {path} (once)", flush=True)
@@ -59,7 +61,8 @@ def classifier_extractor(dataset) -> Extractor:
 def inception_weights(path: Path | None) -> Path | None:
     """--inception-weights, else torch-fidelity's file in the torch hub cache, else None."""
     if path is not None:
-        if not Path(path).is_file():
+        path = Path(path).expanduser()
+        if not path.is_file():
             raise BenchError(f"--inception-weights {path}: no such file; pass the torch-fidelity "
                              "weights-inception-2015-12-05 .pth file")
         found = Path(path)

@@ -11,14 +11,13 @@ extractor (name:weights hash), n_fake, n_real, ref_split and, if Inception was a
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from bench.metrics.classifier import load_classifier, to_uint8
+from bench.metrics.classifier import cached_classifier, features_and_logits, to_uint8
 from bench.metrics.extractors import cache_root, choose_extractor
 from bench.metrics.features import SLICED_PROJECTIONS, w1_exact_features, w1_sliced
 from bench.metrics.fidelity import KEYS, fidelity_metrics
@@ -43,7 +42,8 @@ def _protocol(ctx: EvalContext, extractor, fallback: str | None, n: int) -> dict
     KEYS + PROTOCOL_KEYS,
     "torch-fidelity calculate_metrics (isc, fid, kid, prc) on G of the fixed latent bank vs the held-out "
     "test images (n_eval each, uint8); feature extractor: the data set's classifier (penultimate features "
-    "for FID/KID/PRC, logits for IS) unless Inception weights are given; KID subsets of min(1000, n), 100 "
+    "for FID/KID/PRC, logits for IS; on stacked images the three channels' features side by side and IS over "
+    "the 1,000 label triples) unless Inception weights are given; KID subsets of min(1000, n), 100 "
     "subsets; real-set features cached per (data set, split, seed, extractor:hash, n)",
     "FID, IS, KID, precision/recall (torch-fidelity; the data set's classifier or InceptionV3)",
     families=("image",),
@@ -58,21 +58,18 @@ def fidelity_metric(ctx: EvalContext):
     return {**out, **_protocol(ctx, extractor, fallback, n)}
 
 
-@functools.lru_cache(maxsize=4)
-def _model(path: str, hash_: str):
-    return load_classifier(Path(path))[0]
-
-
 @torch.no_grad()
 def classifier_features(x: torch.Tensor, path: Path, hash_: str, batch: int = 1000) -> np.ndarray:
-    model = _model(str(path), hash_)
-    return torch.cat([model(x[i:i + batch].float().cpu())[0] for i in range(0, len(x), batch)]).double().numpy()
+    model = cached_classifier(str(path), hash_)
+    chunks = (features_and_logits(model, x[i:i + batch].float().cpu())[0] for i in range(0, len(x), batch))
+    return torch.cat(list(chunks)).double().numpy()
 
 
 @register(
     "w1_feat",
     ("w1_exact_feat", "w1_sliced", "w1_feat_n"),
-    f"in the classifier's penultimate feature space: w1_exact_feat = exact W1 (POT ot.emd2, Euclidean cost) "
+    f"in the classifier's penultimate feature space (stacked images: the channels' features side by side): "
+    f"w1_exact_feat = exact W1 (POT ot.emd2, Euclidean cost) "
     f"between the first min(n_eval, {W1_FEAT_POINTS}) generated and held-out real samples; w1_sliced = "
     f"sliced W1 (POT, p=1, {SLICED_PROJECTIONS} directions, seed 0) on the same points",
     "Exact and sliced W1 between generated and held-out real samples in classifier feature space (POT)",

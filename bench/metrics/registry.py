@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from torch import Tensor
 
@@ -22,6 +22,12 @@ class EvalContext:
     # weights file; `bench eval` sets them, a training run uses the offline default.
     extractor: str = "classifier"
     inception_weights: "str | None" = None
+    # The sample-count knobs of bench.eval_options (`bench run` / `bench eval` set them from the preset
+    # or the flags), and G on a second fixed latent bank for metrics that need more samples than n_eval:
+    # sample(n) yields G(z) for n latents from a fixed seed, in chunks (the stacked-image mode count).
+    w_indep_steps: int = 0
+    n_modes: int = 26_000
+    sample: "Callable[[int], Iterator[Tensor]] | None" = None
 
 
 @dataclass(frozen=True)

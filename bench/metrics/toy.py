@@ -56,9 +56,10 @@ def w1_metric(ctx: EvalContext):
 @register(
     "modes",
     ("modes", "hq_frac"),
-    "over G of the fixed latent bank: hq_frac = fraction within 3 std of the nearest mode; modes = "
-    "modes nearest to at least one such sample (VEEGAN / PacGAN)",
+    "toy mixtures: over G of the fixed latent bank, hq_frac = fraction within 3 std of the nearest mode; "
+    "modes = modes captured = mixture modes nearest to at least one such sample (VEEGAN / PacGAN)",
     "Mixture modes captured and fraction of high-quality samples (within 3 std of a mode)",
+    families=("toy",),  # stacked images count their modes in bench.metrics.stacked_modes
 )
 def modes_metric(ctx: EvalContext):
     if ctx.dataset.modes is None:

@@ -18,6 +18,9 @@ ESTIMATE = "critic_gap"  # the critic's held-out estimate E[D(x)] - E[D(G(z))]
 DIAGNOSTICS = frozenset({"step", "wall_s", "critic_gap", "critic_gap_train", "d_loss", "g_loss", "penalty",
                          "pull_away"})
 
+# Keys that record how a metric was computed (sample counts, training steps), not a quality.
+PROTOCOL_COUNTS = frozenset({"n_fake", "n_real", "w1_feat_n", "w_indep_steps", "w_indep_n", "modes_n"})
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -67,7 +70,7 @@ def quality_keys(keys) -> list[str]:
     """The quality measures among metric keys: known ones in KNOWN's order, then unknown ones sorted."""
     keys = set(keys)
     uncertainties = {k for k in keys if k.endswith("_std") and k[: -len("_std")] + "_mean" in keys}
-    rest = keys - DIAGNOSTICS - uncertainties
+    rest = keys - DIAGNOSTICS - PROTOCOL_COUNTS - uncertainties
     return [k for k in KNOWN if k in rest] + sorted(rest - set(KNOWN))
 
 
