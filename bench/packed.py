@@ -159,16 +159,10 @@ class PackedTrainer:
         self.compile_mode, self.compile_why = m0.compile_mode, m0.compile_why
         self.stepper: Stepper | None = None
 
-    # -- the hot loop (as Trainer's, on [K, ...] tensors) ----------------------------------------
-    def train_step(self) -> None:
-        if self.stepper is None:
-            self.stepper = Stepper(self, self.compile_mode)
-        for _ in range(self.variant.critic_steps(self.step)):  # VARIANT HOOK: the same for every member
-            self.stepper.critic()
-            self.n_d += 1
-        self.stepper.generator()
-        self.n_g += 1
-        self.step += 1
+    # -- the hot loop: Trainer's own step protocol, on [K, ...] tensors ---------------------------
+    # (it only touches stepper, variant, step and the counters, which a pack has as a Trainer does;
+    # critic_steps(step) is the same for every member)
+    train_step = Trainer.train_step
 
     def _latents(self, n: int) -> torch.Tensor:
         return torch.stack([m._latents(n) for m in self.members])

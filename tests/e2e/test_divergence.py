@@ -22,12 +22,7 @@ from variants.base import LossOut
 from variants.gan import Gan
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_a_real_divergence_is_marked_and_the_sweep_goes_on_and_report_counts_it(tmp_path, cli_inprocess):

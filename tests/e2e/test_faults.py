@@ -35,12 +35,7 @@ def rows(run_dir):
     return [{k: v for k, v in r.items() if k != "wall_s"} for r in read_jsonl(run_dir / "metrics.jsonl")]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

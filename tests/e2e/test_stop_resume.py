@@ -10,7 +10,6 @@ import threading
 import time
 
 import pytest
-import torch
 
 from bench.config import plan_runs
 from bench.jobs import StopRequest, TrainJob
@@ -21,12 +20,7 @@ from bench.submit import triage
 STEPS, STOP_AT = 40, 17  # one evaluation, at step 40: the stop falls between evaluations
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def config(steps: int = STEPS):
