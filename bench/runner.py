@@ -97,6 +97,7 @@ class Trainer:
         G, D = arch.build(cfg.arch_params, self.dataset.shape, self.variant.critic_kind, self.critic_norm)
         self.G = G.to(self.device)
         self.D = self.variant.prepare_critic(D.to(self.device))
+        self.variant.score_jointly = variant_pkg.scores_samples_independently(self.D)
         self.opt_g, self.opt_d = self.variant.optimizers(self.G, self.D)
         s = cfg.schedule
         self.eval_real = self.dataset.heldout(s.n_eval, s.eval_seed).to(self.device)

@@ -17,17 +17,18 @@ import math
 
 from torch import nn
 
+from bench.arch import activations
 from bench.arch.base import Arch
 from bench.arch.registry import register
 
 
-def mlp(sizes: list[int]) -> nn.Sequential:
+def mlp(sizes: list[int], relu: type[nn.Module] = nn.ReLU) -> nn.Sequential:
     """Linear layers with ReLU between them (none after the last)."""
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
         if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
+            layers.append(relu())
     return nn.Sequential(*layers)
 
 
@@ -45,7 +46,8 @@ class VectorGenerator(nn.Module):
 class VectorCritic(nn.Module):
     def __init__(self, width: int, depth: int, data_shape: tuple[int, ...]):
         super().__init__()
-        self.net = mlp([math.prod(data_shape)] + [width] * depth + [1])
+        # the critic's ReLU skips the gradient penalty's zero work (bench.arch.activations)
+        self.net = mlp([math.prod(data_shape)] + [width] * depth + [1], activations.ReLU)
 
     def forward(self, x):
         return self.net(x.flatten(1)).view(-1)
