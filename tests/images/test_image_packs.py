@@ -34,6 +34,8 @@ def test_packed_image_runs_match_runs_alone(arch, variant, fashion_root, tmp_pat
         alone, packed = tmp_path / "alone" / cfg.run_id, tmp_path / "packed" / cfg.run_id
         assert_rows_close(read_rows(alone), read_rows(packed), f"{arch} {variant} seed {cfg.seed}")
         # A conv bias right before batch norm gets a gradient that is zero up to rounding, and Adam turns
-        # rounding noise into steps of up to lr: weights are compared to within 2 steps of lr 2e-4.
+        # rounding noise into steps of up to lr: weights are compared to within 2 steps of lr 2e-4. Weights
+        # that differ by that much give later gradients, and so Adam's moments, that differ by ~1e-3
+        # relatively (measured: 1.8e-3 for wgan-gp on dcgan; its gradients alone vs packed agree to 5e-7).
         assert_checkpoints_close(alone / "ckpt" / "last.pt", packed / "ckpt" / "last.pt", f"{arch} seed {cfg.seed}",
-                                 atol=4e-4)
+                                 atol=4e-4, state_rtol=5e-3)
