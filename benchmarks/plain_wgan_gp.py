@@ -54,7 +54,7 @@ class PlainWganGp:
 
 
 def with_stock_activations(module: nn.Module) -> nn.Module:
-    """A copy of `module` with PyTorch's own ReLU / LeakyReLU in place of our critics' (which skip the
+    """A copy of `module` with PyTorch's own ReLU in place of our MLP critic's (which skips the
     penalty's multiplications by zero, bench.arch.activations): the model as a script would write it."""
     import copy
 
@@ -65,8 +65,6 @@ def with_stock_activations(module: nn.Module) -> nn.Module:
         for name, child in parent.named_children():
             if isinstance(child, activations.ReLU):
                 setattr(parent, name, nn.ReLU())
-            elif isinstance(child, activations.LeakyReLU):
-                setattr(parent, name, nn.LeakyReLU(child.slope))
     return module
 
 

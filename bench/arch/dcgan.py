@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from bench.arch import activations
 from bench.arch.base import Arch, LatentParams
 from bench.arch.norms import has_bias, norm2d
 from bench.arch.registry import register
@@ -51,7 +50,7 @@ def _up(cin: int, cout: int, norm: str | None, first: bool = False) -> list[nn.M
 
 
 def _down(cin: int, cout: int, norm: str | None) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, 4, 2, 1, bias=has_bias(norm)), norm2d(norm, cout), activations.LeakyReLU(0.2)]
+    return [nn.Conv2d(cin, cout, 4, 2, 1, bias=has_bias(norm)), norm2d(norm, cout), nn.LeakyReLU(0.2, True)]
 
 
 class ConvGenerator(nn.Module):
@@ -72,7 +71,7 @@ class ConvGenerator(nn.Module):
 def _encoder(channels: int, w: int, norm: str | None) -> nn.Sequential:
     """[N, C, 32, 32] -> [N, 4w, 4, 4]; no normalization after the first conv (DCGAN)."""
     return nn.Sequential(
-        nn.Conv2d(channels, w, 4, 2, 1), activations.LeakyReLU(0.2), *_down(w, 2 * w, norm), *_down(2 * w, 4 * w, norm)
+        nn.Conv2d(channels, w, 4, 2, 1), nn.LeakyReLU(0.2, True), *_down(w, 2 * w, norm), *_down(2 * w, 4 * w, norm)
     )
 
 
