@@ -12,7 +12,7 @@ Same values as torch.relu (NaN and infinities included) and the same derivatives
 0, where it is 1 here (clamp_min's convention) and 0 in torch.relu: both are subgradients, and a
 pre-activation of exactly 0.0 practically never occurs in float arithmetic.
 
-Used where it was measured to pay (bench/arch/mlp.py: toy WGAN-GP step 1.12x, Fashion-MNIST MLP
+Used where it was measured to pay (bench/arch/mlp.py: toy WGAN-GP step 1.08-1.12x, Fashion-MNIST MLP
 more). Not in the convolutional critics: a mask-selecting leaky ReLU (3 elementwise ops instead of
 1 on large activations) made the DCGAN WGAN-GP step 15 % slower on the CPU, and on the ResNet critic
 this ReLU measured no faster. Plain aten ops rather than a custom autograd.Function: torch.compile
