@@ -41,17 +41,25 @@ def atomic_target(path: Path, durable: bool = False) -> Iterator[Path]:
     path = Path(path)
     tmp = temporary_name(path)
     try:
-        yield tmp
-        if durable:
-            fsync_file(tmp)
-        os.replace(tmp, path)
+        with disk_errors_named(path):
+            yield tmp
+            if durable:
+                fsync_file(tmp)
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def disk_errors_named(path: Path) -> Iterator[None]:
+    """Raise a failed write's OSError naming `path` (disk_error) instead of what the writer raised."""
+    try:
+        yield
     except (OSError, RuntimeError) as exc:
         err = disk_error(exc, path)  # the full disk, not torch's zip writer, is the news
         if err is exc:
             raise
         raise err from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def disk_error(exc: BaseException, path: Path) -> BaseException:

@@ -37,7 +37,7 @@ from pathlib import Path
 import click
 import torch
 
-from bench.atomic import atomic_target, disk_error, fsync_file, sha256_file, temporary_name
+from bench.atomic import atomic_target, disk_errors_named, fsync_file, sha256_file, temporary_name
 from bench.errors import BenchError
 from bench.store import atomic_write_json
 
@@ -132,25 +132,21 @@ class Checkpoints:
         last, prev = self.folder / LAST, self.folder / PREV
         tmp = temporary_name(last)
         try:
-            with open(tmp, "wb") as f:  # a file object: a full disk raises OSError(ENOSPC), not RuntimeError
-                torch.save(state, f)
-            fsync_file(tmp)
-            entry = {"file": LAST, "step": step, "sha256": sha256_file(tmp), "bytes": tmp.stat().st_size,
-                     "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-            keep = [entry] + ([{**self.good, "file": PREV}] if self.good is not None else [])
-            # From here on both the new bytes and the current good ones are trusted, under either name.
-            atomic_write_json(self.folder / RECORD, {"checkpoints": keep})
-            if self.good is None:
-                prev.unlink(missing_ok=True)  # whatever is there is not trusted (nothing was loaded from it)
-            elif self.good["file"] == LAST:
-                os.replace(last, prev)
-            # (good in prev.pt: last.pt was found damaged at resume; it is simply replaced)
-            os.replace(tmp, last)
-        except (OSError, RuntimeError) as exc:
-            err = disk_error(exc, last)  # the full disk, not torch's zip writer, is the news
-            if err is exc:
-                raise
-            raise err from None
+            with disk_errors_named(last):
+                with open(tmp, "wb") as f:  # a file object: a full disk raises OSError(ENOSPC), not RuntimeError
+                    torch.save(state, f)
+                fsync_file(tmp)
+                entry = {"file": LAST, "step": step, "sha256": sha256_file(tmp), "bytes": tmp.stat().st_size,
+                         "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                keep = [entry] + ([{**self.good, "file": PREV}] if self.good is not None else [])
+                # From here on both the new bytes and the current good ones are trusted, under either name.
+                atomic_write_json(self.folder / RECORD, {"checkpoints": keep})
+                if self.good is None:
+                    prev.unlink(missing_ok=True)  # whatever is there is not trusted (nothing was loaded from it)
+                elif self.good["file"] == LAST:
+                    os.replace(last, prev)
+                # (good in prev.pt: last.pt was found damaged at resume; it is simply replaced)
+                os.replace(tmp, last)
         finally:
             tmp.unlink(missing_ok=True)
         self.good = entry
