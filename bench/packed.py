@@ -82,10 +82,9 @@ class Stacked(nn.Module):
     def buffers_by_name(self) -> dict[str, torch.Tensor]:
         return {n: getattr(self, _key(n)) for n in self.buffer_names}
 
-    def member(self, params: dict, buffers: dict):
+    def member(self, params: dict, buffers: dict) -> "Member":
         """One member's module as a function (its tensors: slices of the stacked ones, inside vmap)."""
-        base = self._base[0]
-        return lambda *args: functional_call(base, (params, buffers), args)
+        return Member(self._base[0], params, buffers)
 
     def forward(self, x: torch.Tensor):
         """[K, N, ...] -> each member applied to its own slice."""
@@ -100,6 +99,35 @@ class Stacked(nn.Module):
         own_b = dict(module.named_buffers())
         for n in self.buffer_names:
             own_b[n].copy_(getattr(self, _key(n))[k])
+
+
+class Member:
+    """One member's module, called with its own tensors (functional_call). Where the module has its
+    input gradient in closed form (bench.arch.mlp.VectorCritic.input_gradient, which the gradient
+    penalty uses in place of a double backward), the member has it too, with its own weights."""
+
+    def __init__(self, base: nn.Module, params: dict, buffers: dict):
+        self.base, self.tensors = base, (params, buffers)
+        if hasattr(base, "input_gradient"):
+            self.input_gradient = self._input_gradient
+
+    def __call__(self, *args):
+        return functional_call(self.base, self.tensors, args)
+
+    def _input_gradient(self, x: torch.Tensor) -> torch.Tensor:
+        return functional_call(_InputGradient(self.base), tuple({f"of.{k}": v for k, v in t.items()}
+                                                               for t in self.tensors), (x,))
+
+
+class _InputGradient(nn.Module):
+    """A module's input_gradient as a forward, which is what functional_call calls."""
+
+    def __init__(self, of: nn.Module):
+        super().__init__()
+        self.of = of
+
+    def forward(self, x):
+        return self.of.input_gradient(x)
 
 
 def _key(name: str) -> str:

@@ -9,6 +9,7 @@ script that prints or logs its losses does; with log_every_step=False nothing is
 
 from __future__ import annotations
 
+import copy
 from typing import Callable
 
 import torch
@@ -53,31 +54,15 @@ class PlainWganGp:
             self.log.append((d_loss.item(), g_loss.item()))
 
 
-def with_stock_activations(module: nn.Module) -> nn.Module:
-    """A copy of `module` with PyTorch's own ReLU in place of our MLP critic's (which skips the
-    penalty's multiplications by zero, bench.arch.activations): the model as a script would write it."""
-    import copy
-
-    from bench.arch import activations
-
-    module = copy.deepcopy(module)
-    for parent in module.modules():
-        for name, child in parent.named_children():
-            if isinstance(child, activations.ReLU):
-                setattr(parent, name, nn.ReLU())
-    return module
-
-
 def plain_contestants(reference, sample_real: Callable[[int], torch.Tensor], batch_size: int):
     """The plain loop with and without per-step logging, on copies of our trainer's G and D (the same
-    model and initial weights, with PyTorch's stock activations) and with its variant's
-    hyperparameters."""
+    model and initial weights) and with its variant's hyperparameters."""
     from benchmarks.harness import Contestant
 
     hp, device = reference.variant.hp, reference.device
     out = []
     for log, label in ((True, "plain loop (losses logged every step)"), (False, "plain loop (no per-step logging)")):
-        loop = PlainWganGp(with_stock_activations(reference.G), with_stock_activations(reference.D), lr=hp.lr_d,
+        loop = PlainWganGp(copy.deepcopy(reference.G), copy.deepcopy(reference.D), lr=hp.lr_d,
                            betas=(hp.beta1, hp.beta2), n_critic=hp.n_critic, gp_weight=hp.gp_weight,
                            batch_size=batch_size, z_dim=reference.cfg.arch_params.z_dim, sample_real=sample_real,
                            device=device, log_every_step=log)

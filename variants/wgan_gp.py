@@ -55,7 +55,10 @@ class WganGp(Variant):
 
     def penalty(self, D, real, fake, noise=None):
         eps = noise if noise is not None else self.critic_noise(real)
-        return self.hp.gp_weight * losses.gradient_penalty(lambda x: self.score(D, x), real, fake, eps)
+        # A critic module with its input gradient in closed form (the MLP critic) skips autograd's
+        # double backward; packed runs pass D as a function of one member's weights and use vjp.
+        closed_form = getattr(D, "input_gradient", None)
+        return self.hp.gp_weight * losses.gradient_penalty(lambda x: self.score(D, x), real, fake, eps, closed_form)
 
     def critic_loss_from_scores(self, s_real, s_fake):
         return losses.wasserstein_critic(s_real, s_fake)

@@ -15,20 +15,21 @@ from __future__ import annotations
 
 import math
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
-from bench.arch import activations
 from bench.arch.base import Arch
 from bench.arch.registry import register
 
 
-def mlp(sizes: list[int], relu: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+def mlp(sizes: list[int]) -> nn.Sequential:
     """Linear layers with ReLU between them (none after the last)."""
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
         if i < len(sizes) - 2:
-            layers.append(relu())
+            layers.append(nn.ReLU())
     return nn.Sequential(*layers)
 
 
@@ -46,11 +47,38 @@ class VectorGenerator(nn.Module):
 class VectorCritic(nn.Module):
     def __init__(self, width: int, depth: int, data_shape: tuple[int, ...]):
         super().__init__()
-        # the critic's ReLU skips the gradient penalty's zero work (bench.arch.activations)
-        self.net = mlp([math.prod(data_shape)] + [width] * depth + [1], activations.ReLU)
+        self.net = mlp([math.prod(data_shape)] + [width] * depth + [1])
 
     def forward(self, x):
         return self.net(x.flatten(1)).view(-1)
+
+    def input_gradient(self, x: torch.Tensor) -> torch.Tensor:
+        """d sum(self(x)) / dx, per sample, in closed form and differentiable in the weights.
+
+        For a ReLU MLP, grad_x D(x) = W_1^T diag(m_1) W_2^T diag(m_2) ... W_k^T diag(m_k) w^T, with
+        m_l the 0/1 pattern of the units that are on at x and w the output layer's weight row. The
+        gradient penalty (WGAN-GP) differentiates this gradient with respect to the weights. Autograd
+        gets there by a backward with create_graph and a second backward through that one, which also
+        carries relu's zero second derivative back through the forward pass as explicit zero tensors.
+        Written out as ordinary tensor operations, one ordinary backward does it: the forward pass to
+        the masks builds no graph, the masks carry no gradient, and w folded into the rows of W_k (an
+        elementwise product) saves one more matrix product. Toy critic: 7 large matrix products for
+        the penalty and its weight gradients instead of autograd's 12; the toy WGAN-GP step ran
+        ~1.15x faster on the CPU than with autograd's penalty (benchmarks/toy_wgan_gp.py).
+
+        At a pre-activation of exactly 0 the mask is 0, as in torch.relu's derivative.
+        """
+        linears = [m for m in self.net if isinstance(m, nn.Linear)]
+        with torch.no_grad():
+            h, masks = x.flatten(1), []
+            for layer in linears[:-1]:
+                h = F.linear(h, layer.weight, layer.bias).clamp_min_(0.0)
+                masks.append(torch.sign(h))  # 1 where the unit is on, 0 where it is off
+        # the output row w scales the rows of the last hidden layer's weight: diag(m_k) (w^T * W_k)
+        u = masks[-1] @ (linears[-1].weight.T * linears[-2].weight)
+        for layer, mask in zip(reversed(linears[:-2]), reversed(masks[:-1])):
+            u = (u * mask) @ layer.weight
+        return u.view_as(x)
 
 
 class VectorAutoencoder(nn.Module):

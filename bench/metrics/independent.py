@@ -57,7 +57,8 @@ def independent_gap(real: Tensor, fake: Tensor, family: str, steps: int, seed: i
             r = real_fit[torch.randint(n, (batch,), device=device, generator=rng)]
             f = fake_fit[torch.randint(n, (batch,), device=device, generator=rng)]
             eps = torch.rand(batch, device=device, generator=rng)
-            loss = wasserstein_critic(critic(r), critic(f)) + GP_WEIGHT * gradient_penalty(critic, r, f, eps)
+            penalty = gradient_penalty(critic, r, f, eps, getattr(critic, "input_gradient", None))
+            loss = wasserstein_critic(critic(r), critic(f)) + GP_WEIGHT * penalty
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
