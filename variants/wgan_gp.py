@@ -55,8 +55,8 @@ class WganGp(Variant):
 
     def penalty(self, D, real, fake, noise=None):
         eps = noise if noise is not None else self.critic_noise(real)
-        # A critic module with its input gradient in closed form (the MLP critic) skips autograd's
-        # double backward; packed runs pass D as a function of one member's weights and use vjp.
+        # A critic with its input gradient in closed form (the MLP critic, alone or as a packed
+        # member: bench.arch.mlp) skips autograd's double backward; any other critic goes through vjp.
         closed_form = getattr(D, "input_gradient", None)
         return self.hp.gp_weight * losses.gradient_penalty(lambda x: self.score(D, x), real, fake, eps, closed_form)
 

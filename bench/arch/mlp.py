@@ -64,7 +64,7 @@ class VectorCritic(nn.Module):
         the masks builds no graph, the masks carry no gradient, and w folded into the rows of W_k (an
         elementwise product) saves one more matrix product. Toy critic: 7 large matrix products for
         the penalty and its weight gradients instead of autograd's 12; the toy WGAN-GP step ran
-        ~1.15x faster on the CPU than with autograd's penalty (benchmarks/toy_wgan_gp.py).
+        ~1.1x faster on the CPU than with autograd's penalty (benchmarks/toy_wgan_gp.py).
 
         At a pre-activation of exactly 0 the mask is 0, as in torch.relu's derivative.
         """
