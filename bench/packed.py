@@ -73,8 +73,10 @@ class Stacked(nn.Module):
             self.register_parameter(_key(name), nn.Parameter(p.detach().clone()))
         for name, b in buffers.items():
             self.register_buffer(_key(name), b.detach().clone())
-        # The structure to call with each member's tensors (kept out of this module's parameters).
-        self._base = [copy.deepcopy(modules[0]).to("meta")]
+        # The structure to call with each member's tensors (kept out of this module's parameters),
+        # and its closed-form input gradient as a module, where it has one (see Member).
+        base = copy.deepcopy(modules[0]).to("meta")
+        self._base = [base, _InputGradient(base) if hasattr(base, "input_gradient") else None]
 
     def params(self) -> dict[str, torch.Tensor]:
         return {n: getattr(self, _key(n)) for n in self.param_names}
@@ -84,7 +86,7 @@ class Stacked(nn.Module):
 
     def member(self, params: dict, buffers: dict) -> "Member":
         """One member's module as a function (its tensors: slices of the stacked ones, inside vmap)."""
-        return Member(self._base[0], params, buffers)
+        return Member(*self._base, params, buffers)
 
     def forward(self, x: torch.Tensor):
         """[K, N, ...] -> each member applied to its own slice."""
@@ -106,17 +108,14 @@ class Member:
     input gradient in closed form (bench.arch.mlp.VectorCritic.input_gradient, which the gradient
     penalty uses in place of a double backward), the member has it too, with its own weights."""
 
-    def __init__(self, base: nn.Module, params: dict, buffers: dict):
+    def __init__(self, base: nn.Module, input_gradient: nn.Module | None, params: dict, buffers: dict):
         self.base, self.tensors = base, (params, buffers)
-        if hasattr(base, "input_gradient"):
-            self.input_gradient = self._input_gradient
+        if input_gradient is not None:
+            prefixed = tuple({f"of.{k}": v for k, v in t.items()} for t in self.tensors)
+            self.input_gradient = lambda x: functional_call(input_gradient, prefixed, (x,))
 
     def __call__(self, *args):
         return functional_call(self.base, self.tensors, args)
-
-    def _input_gradient(self, x: torch.Tensor) -> torch.Tensor:
-        return functional_call(_InputGradient(self.base), tuple({f"of.{k}": v for k, v in t.items()}
-                                                               for t in self.tensors), (x,))
 
 
 class _InputGradient(nn.Module):
