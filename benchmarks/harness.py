@@ -3,7 +3,9 @@ the same process, in interleaved repeats, and print the medians and the ratios.
 
 A contestant is one generator step (with its critic steps) as a callable. Each repeat times every
 contestant for the same number of steps, one after the other, so a machine that slows down or speeds
-up (a shared CPU, GPU clocks) affects them all alike; the table reports the median over repeats.
+up (a shared CPU, GPU clocks) affects them all alike. The table reports each contestant's median rate
+over repeats and, as its ratio to the baseline, the median of the per-repeat ratios (each against the
+baseline's rate in the same repeat, so drift between repeats cancels) with their range.
 Warm-up steps (CUDA-graph capture, torch.compile, cuDNN autotuning, allocator growth) are not timed.
 """
 
@@ -130,19 +132,22 @@ def report(title: str, contestants: list[Contestant], rates: dict[str, list[floa
     from bench.runner import describe_device
 
     device = describe_device(torch.device(args.device))
-    base = statistics.median(rates[baseline])
     rows = []
     for c in contestants:
         med = statistics.median(rates[c.name])
+        ratios = [r * c.runs / b for r, b in zip(rates[c.name], rates[baseline])]
         rows.append({"contestant": c.name, "gen_steps_per_s": med, "run_steps_per_s": med * c.runs,
-                     "x_plain": med * c.runs / base, "repeats": [round(r, 2) for r in rates[c.name]]})
-    print(f"{title}\n{device}; {args.steps} timed steps x {args.repeats} interleaved repeats, medians"
-          f"{'; TF32 on' if args.tf32 else ''}", file=file)
+                     "x_plain": statistics.median(ratios), "x_plain_range": (min(ratios), max(ratios)),
+                     "repeats": [round(r, 2) for r in rates[c.name]]})
+    print(f"{title}\n{device}; {args.steps} timed steps x {args.repeats} interleaved repeats, medians "
+          f"(x plain: of the per-repeat ratios, with their range){'; TF32 on' if args.tf32 else ''}", file=file)
     width = max(len(r["contestant"]) for r in rows)
-    print(f"{'contestant':<{width}}  {'gen steps/s':>11}  {'run-steps/s':>11}  {'x plain':>7}", file=file)
+    print(f"{'contestant':<{width}}  {'gen steps/s':>11}  {'run-steps/s':>11}  {'x plain':>7}  {'range':>9}",
+          file=file)
     for r in rows:
+        low, high = r["x_plain_range"]
         print(f"{r['contestant']:<{width}}  {_num(r['gen_steps_per_s']):>11}  {_num(r['run_steps_per_s']):>11}  "
-              f"{r['x_plain']:>7.2f}", file=file)
+              f"{r['x_plain']:>7.2f}  {f'{low:.2f}-{high:.2f}':>9}", file=file)
     return rows
 
 
