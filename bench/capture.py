@@ -18,10 +18,13 @@ accumulators in place. Nothing in a step reads a value back to the host, so a st
            number of replays of one captured critic step.
   compile  critic_forward and generator_forward go through torch.compile (mode "reduce-overhead"
            on CUDA, which also graphs the compiled pieces); backward and optimizer steps run eagerly.
+
+If capture or compilation fails, the run goes on with eager steps (Stepper: `fallback`).
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Callable
 
 import torch
@@ -69,26 +72,39 @@ class GraphedStep:
             with torch.cuda.graph(graph):  # records the kernels without running them
                 self.fn()
         except RuntimeError as e:  # e.g. a host read (.item(), .cpu()) inside a variant's hook
-            raise RuntimeError(f"capturing {self.fn.__name__} as a CUDA graph failed: a step must not read "
-                               f"device values on the host; run with --compile none ({e})") from e
+            raise RuntimeError(f"capturing {self.fn.__name__} as a CUDA graph failed (a captured step must not "
+                               f"read device values on the host, e.g. .item()): {e}") from e
         self.graph = graph
         graph.replay()  # ... so this is the step's first execution
 
 
 class Stepper:
-    """`critic()` and `generator()`: one step each, in the trainer's resolved mode."""
+    """`critic()` and `generator()`: one step each, in the trainer's resolved mode.
+
+    No run dies of a speed trick: if capturing or compiling a step fails (an operation that cannot
+    be captured, a compiler error, running out of memory while capturing), the step is run again
+    eagerly and every later step runs eagerly too. The run says so in one line on stderr, and
+    `fallback` holds what happened, which the loop records in run.json under `speed`. While a step
+    kind is new (its first PROVING calls: warm-up, capture or compilation, first replay), the random
+    streams are saved before each call and restored before the eager retry, so the retry draws the
+    numbers the failed attempt would have drawn, as an eager run of the same seed does.
+    """
+
+    PROVING = 3
 
     def __init__(self, trainer, mode: str):
-        self.mode = mode
+        self.trainer, self.mode, self.fallback = trainer, mode, None
+        self.eager = {"critic": trainer.critic_step, "generator": trainer.generator_step}
+        self.fast = self.eager
+        self.proven = {"critic": 0, "generator": 0}
         device = trainer.device
         for opt in trainer.optimizers():
             set_capturable(opt, mode == "graph")
         if mode == "graph":
             gens = trainer.generators()
-            self.critic = GraphedStep(trainer.critic_step, gens, device)
-            self.generator = GraphedStep(trainer.generator_step, gens, device)
-            return
-        if mode == "compile":
+            self.fast = {"critic": GraphedStep(trainer.critic_step, gens, device),
+                         "generator": GraphedStep(trainer.generator_step, gens, device)}
+        elif mode == "compile":
             # reduce-overhead = CUDA graphs of the compiled forward and backward; on the CPU there
             # is no launch overhead to remove, and the default mode fuses elementwise work.
             opts = {"mode": "reduce-overhead"} if device.type == "cuda" else {}
@@ -97,13 +113,55 @@ class Stepper:
             if device.type == "cuda":
                 # Each step consumes its compiled outputs before the next one; telling the CUDA-graph
                 # trees so lets them reuse the output memory.
-                self.critic = _after_mark(trainer.critic_step)
-                self.generator = _after_mark(trainer.generator_step)
-                return
+                self.fast = {k: _after_mark(fn) for k, fn in self.eager.items()}
+            else:
+                self.fast = dict(self.eager)  # the same steps, calling the compiled forwards: guarded
         elif mode != "none":
             raise ValueError(f"unknown step mode {mode!r}")
-        self.critic = trainer.critic_step
-        self.generator = trainer.generator_step
+
+    def critic(self) -> None:
+        self._step("critic")
+
+    def generator(self) -> None:
+        self._step("generator")
+
+    def _step(self, kind: str) -> None:
+        if self.fast is self.eager:  # eager steps (asked for, or after a fallback): nothing to guard
+            self.eager[kind]()
+            return
+        proving = self.proven[kind] < self.PROVING
+        gens = self.trainer.generators()
+        saved = [g.get_state() for g in gens] if proving else None  # host-side seed and offset: no sync
+        try:
+            self.fast[kind]()
+        except Exception as exc:  # KeyboardInterrupt and SystemExit (a stop signal) pass through
+            if saved is not None:
+                for g, state in zip(gens, saved):
+                    g.set_state(state)
+            self._fall_back(kind, exc, restored=saved is not None)
+            self.eager[kind]()  # the same step, eagerly: if it fails too, the error is the run's own
+            return
+        if proving:
+            self.proven[kind] += 1
+
+    def _fall_back(self, kind: str, exc: Exception, restored: bool) -> None:
+        t = self.trainer
+        what = {"graph": "CUDA-graph capture", "compile": "torch.compile"}[self.mode]
+        reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"[:300]
+        self.fallback = {"from": self.mode, "to": "none", "at_step": t.step, "in": f"{kind} step",
+                         "reason": reason,
+                         "random_streams": "restored before the eager retry" if restored
+                         else "advanced by the failed attempt (it failed after its first calls)"}
+        t.__dict__.pop("critic_forward", None)  # torch.compile's wrappers -> the plain methods
+        t.__dict__.pop("generator_forward", None)
+        for opt in t.optimizers():
+            set_capturable(opt, False)
+        self.fast, self.mode = self.eager, "none"
+        k = getattr(t, "K", 1)
+        label = t.cfg.run_id + (f" (+{k - 1} packed)" if k > 1 else "")
+        print(f"bench: {label}: {what} of the {kind} step failed at step {t.step} ({reason}); "
+              f"continuing with eager steps (--compile none) for the rest of the run (run.json: speed.fallback)",
+              file=sys.stderr, flush=True)
 
 
 def _after_mark(fn: Callable[[], None]) -> Callable[[], None]:

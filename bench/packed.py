@@ -48,6 +48,7 @@ from bench.runner import (
     accumulate,
     checkpoint,
     finish_record,
+    record_fallback,
     resume,
     run_one,
     start_record,
@@ -379,6 +380,9 @@ def _train_pack(members: list[_Member], progress: bool, stop: Callable[[], bool]
         while pack.step < steps and live:
             pack.train_step()
             bar.update(1)
+            if pack.stepper.fallback is not None and "fallback" not in members[0].record["speed"]:
+                for m in members:
+                    record_fallback(m.run, m.record, pack.stepper.fallback)
             if pack.step in eval_steps:
                 if pack.device.type == "cuda":
                     torch.cuda.synchronize(pack.device)

@@ -355,6 +355,8 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
         while trainer.step < steps:
             trainer.train_step()
             bar.update(1)
+            if trainer.stepper.fallback is not None and "fallback" not in record["speed"]:
+                record_fallback(run, record, trainer.stepper.fallback)
             evaluated = trainer.step in eval_steps
             if evaluated:
                 if trainer.device.type == "cuda":
@@ -446,6 +448,12 @@ def checkpoint(trainer: Trainer, ckpts: Checkpoints, run: RunDir, record: dict) 
     """Save a checkpoint (bench.checkpoint) and record it, with the step reached, in run.json."""
     entry = ckpts.save(trainer.state(), trainer.step)
     record.update(step=trainer.step, checkpoint=entry)
+    run.write(record)
+
+
+def record_fallback(run: RunDir, record: dict, fallback: dict) -> None:
+    """A speed trick failed and the run went on eagerly (bench.capture.Stepper): say so in run.json now."""
+    record["speed"].update(compile="none", fallback=fallback)
     run.write(record)
 
 

@@ -33,6 +33,7 @@ def main(argv=None) -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, help="torch.set_num_threads [default: PyTorch's]")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON (benchmarks.gpu_check)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -93,6 +94,16 @@ def main(argv=None) -> None:
         print(f"{label}: {e:.1f} s = {100 * e / (e + interval * step_s):.2f} % of eval + training")
     print("later evaluation by metric: " + ", ".join(f"{k} {v:.1f} s" for k, v in spent.items()))
     print("row keys: " + ", ".join(k for k, v in row.items() if v is not None))
+    if args.json:
+        import json
+
+        with open(args.json, "w") as f:
+            json.dump({"device": str(trainer.device), "compile": trainer.compile_mode, "step_s": step_s,
+                       "blocks_s": blocks, "steps_between_evals": interval, "first_eval_s": evals[0],
+                       "later_eval_s": evals[1],
+                       "later_eval_percent": 100 * evals[1] / (evals[1] + interval * step_s),
+                       "first_eval_percent": 100 * evals[0] / (evals[0] + interval * step_s),
+                       "by_metric_s": spent}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ def parse_args(description: str, argv=None, **defaults) -> argparse.Namespace:
                                    "[default: 8,32 on cuda; none on cpu]")
     p.add_argument("--threads", type=int, help="CPU threads (torch.set_num_threads) [default: PyTorch's]")
     p.add_argument("--tf32", action="store_true", help="allow TF32 (ours: --tf32; plain loop: the same setting)")
+    p.add_argument("--json", metavar="PATH", help="also write the table's rows to PATH as JSON (benchmarks.gpu_check)")
     # The workload is fixed by the benchmark; these exist to smoke-test the scripts quickly.
     p.add_argument("--batch-size", type=int, default=defaults["batch_size"], help=argparse.SUPPRESS)
     p.add_argument("--width", type=int, default=defaults.get("width"), help=argparse.SUPPRESS)
@@ -148,6 +149,12 @@ def report(title: str, contestants: list[Contestant], rates: dict[str, list[floa
         low, high = r["x_plain_range"]
         print(f"{r['contestant']:<{width}}  {_num(r['gen_steps_per_s']):>11}  {_num(r['run_steps_per_s']):>11}  "
               f"{r['x_plain']:>7.2f}  {f'{low:.2f}-{high:.2f}':>9}", file=file)
+    if getattr(args, "json", None):
+        import json
+
+        with open(args.json, "w") as f:
+            json.dump({"title": title, "device": device, "steps": args.steps, "repeats": args.repeats,
+                       "rows": rows}, f, indent=1)
     return rows
 
 
