@@ -41,8 +41,8 @@ def set_capturable(opt: torch.optim.Optimizer, on: bool) -> None:
         for p in group["params"]:
             state = opt.state.get(p, {})
             step = state.get("step")
-            if torch.is_tensor(step):
-                state["step"] = step.to(p.device if on else "cpu", torch.float32)
+            if torch.is_tensor(step):  # (fused Adam keeps its counters on the device in either case)
+                state["step"] = step.to(p.device if on or group.get("fused") else "cpu", torch.float32)
 
 
 class GraphedStep:
@@ -131,13 +131,12 @@ class Stepper:
             return
         proving = self.proven[kind] < self.PROVING
         gens = self.trainer.generators()
-        saved = [g.get_state() for g in gens] if proving else None  # host-side seed and offset: no sync
+        saved = save_streams(gens) if proving else None
         try:
             self.fast[kind]()
         except Exception as exc:  # KeyboardInterrupt and SystemExit (a stop signal) pass through
             if saved is not None:
-                for g, state in zip(gens, saved):
-                    g.set_state(state)
+                restore_streams(gens, saved)
             self._fall_back(kind, exc, restored=saved is not None)
             self.eager[kind]()  # the same step, eagerly: if it fails too, the error is the run's own
             return
@@ -162,6 +161,21 @@ class Stepper:
         print(f"bench: {label}: {what} of the {kind} step failed at step {t.step} ({reason}); "
               f"continuing with eager steps (--compile none) for the rest of the run (run.json: speed.fallback)",
               file=sys.stderr, flush=True)
+
+
+def save_streams(gens: list[torch.Generator]) -> list:
+    """The streams' states (host-side seed and offset: no device sync). A CUDA stream's is a clone of its
+    state object: a capture that failed leaves the object it was registered with in capture mode
+    ("Offset increment outside graph capture"), so restoring swaps in the clone rather than resetting it."""
+    return [g.clone_state() if g.device.type == "cuda" else g.get_state() for g in gens]
+
+
+def restore_streams(gens: list[torch.Generator], saved: list) -> None:
+    for g, state in zip(gens, saved):
+        if g.device.type == "cuda":
+            g.graphsafe_set_state(state)
+        else:
+            g.set_state(state)
 
 
 def _after_mark(fn: Callable[[], None]) -> Callable[[], None]:

@@ -315,12 +315,12 @@ def _git_commit() -> str:
 
 PARTS = [
     Part("environment", 30, environment),
-    Part("pytest", 120, pytest_gpu),
+    Part("pytest", 90, pytest_gpu),
     Part("toy", 75, benchmark("toy_wgan_gp", "none,graph,compile", "8,32", 60, 3, toy_targets)),
     Part("fmnist-mlp", 35, benchmark("fmnist_mlp_wgan_gp", "none,graph", "8", 40, 3, mlp_targets)),
     Part("fmnist-dcgan", 40, benchmark("fmnist_dcgan_wgan_gp", "none,graph", "8", 15, 3, lambda rows: [])),
-    Part("eval-cost", 45, eval_cost),
-    Part("e2e", 75, e2e),
+    Part("eval-cost", 50, eval_cost),
+    Part("e2e", 110, e2e),
 ]
 TITLES = {"environment": "Environment", "pytest": "`pytest -m gpu`", "toy": "Toy WGAN-GP (`benchmarks.toy_wgan_gp`)",
           "fmnist-mlp": "Fashion-MNIST MLP WGAN-GP (`benchmarks.fmnist_mlp_wgan_gp`)",

@@ -169,11 +169,21 @@ gpu = pytest.mark.gpu
 @pytest.mark.parametrize("mode", ["graph", "compile"])
 def test_captured_steps_agree_with_eager_steps_on_cuda(variant, mode):
     """5 generator steps (WGAN: 7 critic steps at the first, 5 after: two replay counts of one graph).
-    Capturable Adam/RMSprop compute their bias corrections on the device, hence the tolerance."""
-    eager = train(Trainer(config(variant, "cuda", Speed(compile="none"))[0]), 5)
-    captured = train(Trainer(config(variant, "cuda", Speed(compile=mode))[0]), 5)
+    Capturable Adam/RMSprop compute their bias corrections on the device, hence the tolerance. A graph
+    replays the eager kernels; torch.compile fuses them into others, which round differently: its first
+    critic step's gradients agree to float rounding, its weights after 5 steps within a few optimizer steps
+    (as on the CPU: Adam/RMSprop turn rounding noise in ~0 gradients into full steps)."""
+    cfg = config(variant, "cuda", Speed(compile="none"))[0]
+    atol = 1e-5
+    if mode == "compile":
+        eager_grads = first_critic_gradients(Trainer(cfg))
+        compiled = Trainer(dataclasses.replace(cfg, speed=Speed(compile="compile")))
+        assert_close(first_critic_gradients(compiled), eager_grads, rtol=1e-4, atol=1e-5)
+        atol = optimizer_steps(compiled, 5)
+    eager = train(Trainer(cfg), 5)
+    captured = train(Trainer(dataclasses.replace(cfg, speed=Speed(compile=mode))), 5)
     assert captured.stepper.mode == mode
-    assert_same_training(eager, captured, f"{variant} {mode}", rtol=1e-3, atol=1e-5)
+    assert_same_training(eager, captured, f"{variant} {mode}", rtol=1e-3, atol=atol)
     for k, g in eager.streams.items():  # every replay drew exactly the random numbers an eager step draws
         assert torch.equal(g.get_state(), captured.streams[k].get_state()), k
 
