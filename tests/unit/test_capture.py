@@ -106,12 +106,12 @@ def train(trainer, steps: int):
     return trainer
 
 
-def assert_same_training(a, b, where: str, rtol: float, atol: float):
+def assert_same_training(a, b, where: str, rtol: float, atol: float, loss_rtol: float | None = None):
     assert_close(dict(b.G.named_parameters()), dict(a.G.named_parameters()), rtol=rtol, atol=atol,
                  msg=lambda m: f"{where} G: {m}")
     assert_close(dict(b.D.named_parameters()), dict(a.D.named_parameters()), rtol=rtol, atol=atol,
                  msg=lambda m: f"{where} D: {m}")
-    assert_close({**b.acc_d, **b.acc_g}, {**a.acc_d, **a.acc_g}, rtol=rtol, atol=atol,
+    assert_close({**b.acc_d, **b.acc_g}, {**a.acc_d, **a.acc_g}, rtol=loss_rtol or rtol, atol=atol,
                  msg=lambda m: f"{where} losses: {m}")
     assert (a.n_d, a.n_g) == (b.n_d, b.n_g)
 
@@ -183,7 +183,9 @@ def test_captured_steps_agree_with_eager_steps_on_cuda(variant, mode):
     eager = train(Trainer(cfg), 5)
     captured = train(Trainer(dataclasses.replace(cfg, speed=Speed(compile=mode))), 5)
     assert captured.stepper.mode == mode
-    assert_same_training(eager, captured, f"{variant} {mode}", rtol=1e-3, atol=atol)
+    # (the loss sums are functions of those weights: on an H200 SNGAN's g_loss sum moved 0.35 % under compile)
+    assert_same_training(eager, captured, f"{variant} {mode}", rtol=1e-3, atol=atol,
+                         loss_rtol=1e-2 if mode == "compile" else None)
     for k, g in eager.streams.items():  # every replay drew exactly the random numbers an eager step draws
         assert torch.equal(g.get_state(), captured.streams[k].get_state()), k
 
