@@ -139,6 +139,20 @@ def test_shipped_wgan_paper_sweep():
     assert len(runs) == len(spec.variants) * 3 * 3
 
 
+@pytest.mark.parametrize("name, runs", [("study-toy", 6 * 2 * 5 + 2 * 2 * 5)])
+def test_shipped_study_sweeps(name, runs):
+    path = REPO / "sweeps" / f"{name}.yaml"
+    spec = spec_from_mapping(load_sweep_file(path), str(path))
+    planned = plan(spec)
+    assert spec.name == name and len(planned) == len({r.run_id for r in planned}) == runs
+    assert spec.seeds == [0, 1, 2, 3, 4]
+    # every registered variant at its defaults, and the second settings for wgan and wgan-gp only
+    from variants import VARIANTS
+    assert set(spec.variants) == set(VARIANTS.names())
+    seconds = {r.variant for r in planned if r.sets and set(dict(r.sets)) - {"width"}}
+    assert seconds == {"wgan", "wgan-gp"}
+
+
 # -- the command -----------------------------------------------------------------------------------------
 def invoke(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=True)
