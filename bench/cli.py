@@ -11,6 +11,7 @@ import click
 from bench.checkpoint import click_options as ckpt_options
 from bench.errors import BenchError
 from bench.eval_options import click_options as eval_options
+from bench.eval_options import pictures_option
 from bench.speed import click_options as speed_options
 
 SCHEDULES = ["quick", "standard"]
@@ -79,6 +80,7 @@ def list_cmd(what):
 @speed_options  # --compile, --pack, --tf32 (bench.speed)
 @ckpt_options  # --ckpt-every, --ckpt-every-s (bench.checkpoint)
 @eval_options  # --extractor, --inception-weights, --w-indep-steps, --n-modes (bench.eval_options)
+@pictures_option  # --pictures (bench.eval_options)
 def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, n_eval, data_root, download, seeds, device,
             results, name, sets, force, progress, speed, ckpt, evaluation):
     """Train each variant x seed on one architecture and data set, writing results/<name>/<run-id>/.

@@ -48,7 +48,7 @@ class RunConfig:
     download: bool = False
     speed: Speed = Speed()  # how it runs (--compile, --pack, --tf32); not part of run_id (bench.speed)
     ckpt: Policy = Policy()  # checkpoints between evaluations (bench.checkpoint); not part of run_id
-    # how it is measured (--extractor, --inception-weights, --w-indep-steps, --n-modes); like speed,
+    # how it is measured (--extractor, --inception-weights, --w-indep-steps, --n-modes, --pictures); like speed,
     # recorded in run.json but not part of to_dict() or run_id (bench.eval_options)
     evaluation: EvalOptions = EvalOptions()
 
@@ -180,6 +180,7 @@ def plan_runs(
     inception_weights: str | None = None,
     w_indep_steps: int | None = None,
     n_modes: int | None = None,
+    pictures: int | str | None = None,
 ) -> list[RunConfig]:
     """Resolve and validate every run before any of them starts (so bad input writes nothing).
 
@@ -217,7 +218,7 @@ def plan_runs(
     check_speed(speed, device, variant_classes)
     ckpt = make_policy(ckpt_every, ckpt_every_s)  # --ckpt-every, --ckpt-every-s (bench.checkpoint)
     # how the runs are measured (bench.eval_options): checked here too, knobs from the preset
-    evaluation = resolve_evaluation(preset, extractor, inception_weights, w_indep_steps, n_modes)
+    evaluation = resolve_evaluation(preset, extractor, inception_weights, w_indep_steps, n_modes, pictures)
 
     known = {f.name for f in dataclasses.fields(arch_obj.Params)}
     for cls in variant_classes:

@@ -14,6 +14,7 @@ import torch  # noqa: E402
 from bench.atomic import atomic_target  # noqa: E402  (no half-written picture left by a kill or a full disk)
 
 GRID = 96  # critic evaluations per axis for the contour map
+SCATTER_POINTS = 1000  # points of each kind drawn in a picture (the .npz keeps every evaluation sample)
 
 
 def critic_grid(score, real: torch.Tensor, fake: torch.Tensor) -> tuple[np.ndarray, tuple[float, float, float, float]]:
@@ -38,6 +39,7 @@ def draw_toy(ax, values, extent, real: np.ndarray, fake: np.ndarray, title: str 
         cs = ax.contourf(xs, ys, values, levels=20, cmap="viridis", alpha=0.85)
         if colorbar:
             ax.figure.colorbar(cs, ax=ax, fraction=0.046, pad=0.02, label="critic realness")
+    real, fake = real[:SCATTER_POINTS], fake[:SCATTER_POINTS]
     ax.scatter(real[:, 0], real[:, 1], s=2, c="white", alpha=0.6, label="held-out real", linewidths=0)
     ax.scatter(fake[:, 0], fake[:, 1], s=2, c="#ff6f3c", alpha=0.8, label="generated", linewidths=0)
     ax.set_xlim(x0, x1)
@@ -48,12 +50,17 @@ def draw_toy(ax, values, extent, real: np.ndarray, fake: np.ndarray, title: str 
     ax.set_title(title, fontsize=9)
 
 
-def save_toy_snapshot(path: Path, score, real: torch.Tensor, fake: torch.Tensor, title: str) -> None:
-    """Write <path>.png (the picture) and <path>.npz (its data, for bench report to redraw)."""
+def save_toy_snapshot(path: Path, score, real: torch.Tensor, fake: torch.Tensor, title: str,
+                      draw: bool = True) -> None:
+    """Write <path>.npz (the critic on its lattice and every evaluation sample, real and generated, so
+    bench report can redraw the picture and modes or W1 can be recomputed from the file) and, if
+    `draw`, <path>.png (the picture; ~0.25 s of matplotlib, hence not at every evaluation)."""
     values, extent = critic_grid(score, real, fake)
-    real_np, fake_np = real[:1000].float().cpu().numpy(), fake[:1000].float().cpu().numpy()
+    real_np, fake_np = real.float().cpu().numpy(), fake.float().cpu().numpy()
     with atomic_target(path.with_suffix(".npz")) as tmp:
         np.savez_compressed(tmp, critic=values, extent=np.array(extent), real=real_np, fake=fake_np)
+    if not draw:
+        return
     fig, ax = plt.subplots(figsize=(5, 4.4), dpi=110)
     draw_toy(ax, values, extent, real_np, fake_np, title)
     fig.tight_layout()

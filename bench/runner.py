@@ -105,6 +105,10 @@ class Trainer:
         self.z_bank = torch.randn(s.n_eval, cfg.arch_params.z_dim, generator=bank_rng).to(self.device)
         self.step = 0
         self.train_s = self.eval_s = 0.0
+        # Evaluation seconds by part (each metric, "samples": G on the latent bank, "pictures": the sample
+        # picture and its data), summed over the run: run.json's timings.eval_split_s.
+        self.eval_split: dict[str, float] = {}
+        self.picture_steps = cfg.evaluation.picture_steps(cfg.schedule.eval_steps())  # --pictures
         self._reset_accumulators()
         # How the steps run (bench.capture, bench.speed): resolved now for run.json, built at the first step.
         set_tf32(self.device, cfg.speed.tf32)
@@ -177,8 +181,10 @@ class Trainer:
         """One metrics row for the current step; resets the loss accumulators."""
         # Networks are evaluated as the training step uses them: batch norm with batch statistics
         # (of each EVAL_BATCH chunk), running statistics left untouched (see evaluation_mode).
+        clock = _Clock(self.eval_split, self.device)
         with evaluation_mode(self.G, self.D):
             fake = batched(self.G, self.z_bank)
+            clock.lap("samples")
 
             def score(x):
                 return batched(lambda b: self.variant.score(self.D, b), x)
@@ -199,16 +205,19 @@ class Trainer:
                     if not metric.applies_to(self.dataset.family):  # e.g. FID on toy data: no key, not null
                         continue
                     result = metric.compute(ctx)
+                    clock.lap(name)
                     if isinstance(result, Missing):
                         row.update({k: None for k in metric.keys})
                         missing.update({k: result.reason for k in metric.keys})
                     else:
                         row.update(result)
+                draw = self.step in self.picture_steps  # --pictures: drawn at a few steps (bench.eval_options)
                 if snapshot is not None and self.dataset.family == "toy":
                     title = f"{self.cfg.run_id}  step {self.step}"
-                    save_toy_snapshot(snapshot, score, self.eval_real, fake, title)
-                elif snapshot is not None and self.dataset.family == "image":
+                    save_toy_snapshot(snapshot, score, self.eval_real, fake, title, draw=draw)  # .npz always
+                elif snapshot is not None and self.dataset.family == "image" and draw:
                     save_image_grid(snapshot, fake)  # the first 64 samples of the fixed latent bank
+                clock.lap("pictures")
             if missing:
                 row["missing"] = missing
             self._reset_accumulators()
@@ -233,6 +242,7 @@ class Trainer:
             "streams": {k: g.get_state() for k, g in self.streams.items()},
             "train_s": self.train_s,
             "eval_s": self.eval_s,
+            "eval_split": dict(self.eval_split),
             # Loss sums since the last evaluation: a checkpoint taken between evaluations (when a job
             # is stopped, see run_one's `stop`) must carry them for the next row to match.
             "acc": {"d": self.acc_d, "g": self.acc_g, "n_d": self.n_d, "n_g": self.n_g},
@@ -255,9 +265,25 @@ class Trainer:
         for k, g in self.streams.items():
             g.set_state(state["streams"][k].cpu())
         self.step, self.train_s, self.eval_s = state["step"], state["train_s"], state["eval_s"]
+        self.eval_split = dict(state.get("eval_split", {}))  # absent from checkpoints written before it was added
         if "acc" in state:  # absent from checkpoints written before it was added (always at an eval step)
             acc = state["acc"]
             self.acc_d, self.acc_g, self.n_d, self.n_g = acc["d"], acc["g"], acc["n_d"], acc["n_g"]
+
+
+class _Clock:
+    """Adds the seconds since the previous lap to totals[part] (Trainer.eval_split); on CUDA it waits
+    for the device first, so that queued work is counted where it was queued."""
+
+    def __init__(self, totals: dict[str, float], device: torch.device):
+        self.totals, self.device, self.t = totals, device, time.perf_counter()
+
+    def lap(self, part: str) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        now = time.perf_counter()
+        self.totals[part] = self.totals.get(part, 0.0) + now - self.t
+        self.t = now
 
 
 def accumulate(acc: dict[str, torch.Tensor], parts: dict[str, torch.Tensor]) -> None:
@@ -507,6 +533,7 @@ def finish_record(record: dict, trainer: Trainer, status: str, start_step: int, 
         timings={
             "train_s": round(trainer.train_s, 3),
             "eval_s": round(trainer.eval_s, 3),
+            "eval_split_s": {k: round(v, 3) for k, v in trainer.eval_split.items()},
             "steps_per_s": round(sps, 3) if sps else None,
             "this_process_s": round(time.perf_counter() - seg_start, 3),
         },

@@ -13,6 +13,13 @@ A sweep file holds the same things as `bench run`'s flags, as YAML (read with ya
     overrides: [{}, {lr_d: 1e-4}]   # one more grid axis: each entry is a further set of overrides
     steps: 5000                     # ... and any keyword option of bench.config.plan_runs
 
+An `overrides` entry with a `variants` key applies to those variants only (the others are not run
+with it), e.g. a reference-code setting beside the paper's for one variant:
+
+    overrides:
+      - {}                                                   # every variant, its defaults
+      - {variants: [wgan-gp], gp_weight: 0.1, beta1: 0.5}    # and wgan-gp once more, as gan_toy.py
+
 Unknown keys are an error. The keyword options are read from plan_runs's signature, so an option
 added there (e.g. an image data set's `data_root`) is a valid sweep key with no change here.
 """
@@ -39,6 +46,17 @@ SPEC_KEYS = ["name", "variants", "archs", "datasets", "seeds", "schedule", "set"
 
 
 @dataclass(frozen=True)
+class Override:
+    """One entry of the overrides axis: --set values, for the listed variants only (None: for all)."""
+
+    settings: dict[str, str] = field(default_factory=dict)
+    variants: list[str] | None = None
+
+    def to_dict(self) -> dict:
+        return {**({"variants": self.variants} if self.variants is not None else {}), **self.settings}
+
+
+@dataclass(frozen=True)
 class SweepSpec:
     name: str
     variants: list[str]
@@ -47,7 +65,7 @@ class SweepSpec:
     seeds: list[int]
     schedule: str = "quick"
     set: dict[str, str] = field(default_factory=dict)
-    overrides: list[dict[str, str]] = field(default_factory=lambda: [{}])
+    overrides: list[Override] = field(default_factory=lambda: [Override()])
     options: dict = field(default_factory=dict)  # plan_runs keyword options that were given
 
     def to_dict(self) -> dict:
@@ -55,8 +73,8 @@ class SweepSpec:
         out = {k: getattr(self, k) for k in ("name", "variants", "archs", "datasets", "seeds", "schedule")}
         if self.set:
             out["set"] = self.set
-        if self.overrides != [{}]:
-            out["overrides"] = self.overrides
+        if self.overrides != [Override()]:
+            out["overrides"] = [o.to_dict() for o in self.overrides]
         return {**out, **self.options}
 
 
@@ -94,7 +112,7 @@ def spec_from_mapping(values: dict, where: str) -> SweepSpec:
         seeds=_seeds(values["seeds"], where),
         schedule=schedule,
         set=_settings(values.get("set") or {}, "set", where),
-        overrides=[_settings(o, "overrides", where) for o in overrides],
+        overrides=[_override(o, where) for o in overrides],
         options=options,
     )
 
@@ -130,18 +148,23 @@ def plan(spec: SweepSpec) -> list[RunConfig]:
     arch_keys = {a: {f.name for f in dataclasses.fields(ARCHS.get(a).Params)} for a in spec.archs}
     runs: dict[str, RunConfig] = {}
     for override in spec.overrides:
-        sets = {**spec.set, **override}
-        every = hyper_keys.union(*arch_keys.values())
-        unknown = sorted(set(sets) - every)
+        chosen = spec.variants if override.variants is None else override.variants
+        outside = [v for v in chosen if v not in spec.variants]
+        if outside:
+            raise BenchError(f"overrides: variants {outside[0]!r} is not among the sweep's variants "
+                             f"({', '.join(spec.variants)}); add it to variants or drop it from the entry")
+        keys = {f.name for v in chosen for f in dataclasses.fields(variant_pkg.VARIANTS.get(v).Hyper)}
+        sets = {**spec.set, **override.settings}
+        every = keys.union(*arch_keys.values())
+        unknown = sorted(set(override.settings) - every) or sorted(set(sets) - every - hyper_keys)
         if unknown:
-            raise BenchError(f"set {unknown[0]}: no variant ({', '.join(spec.variants)}) or arch "
+            raise BenchError(f"set {unknown[0]}: no variant ({', '.join(chosen)}) or arch "
                              f"({', '.join(spec.archs)}) of the sweep has this setting; valid keys: "
                              f"{', '.join(sorted(every))}")
         for arch in spec.archs:
-            mine = {k: v for k, v in sets.items() if k in hyper_keys or k in arch_keys[arch]}
+            mine = {k: v for k, v in sets.items() if k in keys or k in arch_keys[arch]}
             for dataset in spec.datasets:
-                for cfg in plan_runs(spec.variants, arch, dataset, spec.seeds, spec.schedule, sets=mine,
-                                     **spec.options):
+                for cfg in plan_runs(chosen, arch, dataset, spec.seeds, spec.schedule, sets=mine, **spec.options):
                     runs.setdefault(cfg.run_id, cfg)
     return list(runs.values())
 
@@ -165,6 +188,20 @@ def _seeds(value, where: str) -> list[int]:
     if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
         return sorted(set(value))
     raise BenchError(f"{where}: seeds must be a list of integers or a range, e.g. seeds: 0-2")
+
+
+def _override(value, where: str) -> Override:
+    """An overrides entry: --set values, and optionally `variants`, the only variants it applies to."""
+    if not isinstance(value, dict) or "variants" not in value:
+        return Override(_settings(value, "overrides", where))
+    rest = {k: v for k, v in value.items() if k != "variants"}
+    variants = value["variants"]
+    if isinstance(variants, str):
+        variants = parse_list(variants, "overrides: variants")
+    elif not (isinstance(variants, list) and variants and all(isinstance(v, str) and v for v in variants)):
+        raise BenchError(f"{where}: overrides: variants must list variant names, "
+                         f"e.g. {{variants: [wgan-gp], gp_weight: 0.1}}")
+    return Override(_settings(rest, "overrides", where), list(dict.fromkeys(variants)))
 
 
 def _settings(value, key: str, where: str) -> dict[str, str]:

@@ -91,6 +91,8 @@ def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, bat
     axes = [(spec.variants, "variant"), (spec.archs, "arch"), (spec.datasets, "data set"), (spec.seeds, "seed")]
     axes += [(spec.overrides, "override")] if len(spec.overrides) > 1 else []
     grid = " x ".join(_n(len(items), word) for items, word in axes)
+    some = sum(o.variants is not None for o in spec.overrides)
+    grid += f", {some} of them for some variants only" if some else ""
     click.echo(f"sweep {spec.name}: {_n(len(runs), 'run')} ({grid}) in {folder}")
     width = max(len(p.cfg.run_id) for p in planned)
     for p in planned:

@@ -39,3 +39,23 @@ def test_local_sweep_of_three_runs(tmp_path):
     again = sweep(tmp_path)
     assert "submitting 0 runs as local processes (3 finished or queued: left alone)" in again
     assert len(read_jsonl(folder / "jobs.jsonl")) == 3
+
+
+def test_a_per_variant_override_runs_as_a_second_setting_of_that_variant_only(tmp_path):
+    """A sweep file as the study uses it: every variant at its defaults, wgan-gp once more at another
+    setting; run in this process (--executor debug), read back from the run folders."""
+    path = tmp_path / "two.yaml"
+    path.write_text("variants: [gan, wgan-gp]\narchs: [mlp]\ndatasets: [8gaussians]\nseeds: 0\nsteps: 4\n"
+                    "evals: 2\nbatch_size: 16\nn_eval: 100\nset: {width: 16}\npictures: 1\n"
+                    "overrides:\n  - {}\n  - {variants: [wgan-gp], gp_weight: 0.1, beta1: 0.5}\n")
+    res = CliRunner().invoke(cli, ["sweep", str(path), "--executor", "debug", "--results", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    assert "3 runs (2 variants x 1 arch x 1 data set x 1 seed x 2 overrides, 1 of them for some variants only)" \
+        in res.output
+    records = [json.loads(p.read_text()) for p in sorted((tmp_path / "r" / "two").glob("*/run.json"))]
+    settings = sorted((r["config"]["variant"], r["config"]["hyper"].get("gp_weight", 0), r["config"]["hyper"]["beta1"],
+                       r["status"]) for r in records)
+    assert settings == [("gan", 0, 0.5, "done"), ("wgan-gp", 0.1, 0.5, "done"), ("wgan-gp", 10.0, 0.0, "done")]
+    assert all(r["evaluation"]["pictures"] == 1 for r in records)
+    sweep_json = json.loads((tmp_path / "r" / "two" / "sweep.json").read_text())
+    assert {"variants": ["wgan-gp"], "gp_weight": "0.1", "beta1": "0.5"} in sweep_json["spec"]["overrides"]

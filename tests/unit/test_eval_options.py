@@ -40,7 +40,7 @@ def test_bad_evaluation_options_are_one_line_exit_2_and_write_nothing(cli_inproc
 def test_preset_defaults_and_overrides():
     quick, = plan_runs(["gan"], "mlp", "8gaussians", [0], "quick")
     standard, = plan_runs(["gan"], "mlp", "8gaussians", [0], "standard")
-    assert quick.evaluation == EvalOptions("classifier", None, PRESETS["quick"]["w_indep_steps"], 2600)
+    assert quick.evaluation == EvalOptions("classifier", None, PRESETS["quick"]["w_indep_steps"], 2600, 3)
     assert quick.evaluation.w_indep_steps == 0  # off in quick
     assert (standard.evaluation.w_indep_steps, standard.evaluation.n_modes) == (500, 26_000)
     on, = plan_runs(["gan"], "mlp", "8gaussians", [0], "quick", w_indep_steps=50, n_modes=100)
@@ -74,7 +74,7 @@ def test_stacked_run_rows_carry_modes_and_w_indep(cli_inprocess, tmp_path, rando
     assert isinstance(row["fid"], float) and row["extractor"].startswith("classifier:")  # per-channel features
     record = json.loads((run_dir / "run.json").read_text())
     assert record["evaluation"] == {"extractor": "classifier", "inception_weights": None, "w_indep_steps": 3,
-                                    "n_modes": 50}
+                                    "n_modes": 50, "pictures": 3}
     assert {"stacked_modes", "w_indep"} <= set(record["protocol"]) and "modes" not in record["protocol"]
     assert record["data"]["modes"] == 1000
 

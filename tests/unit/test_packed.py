@@ -33,7 +33,7 @@ def quick_snapshots(monkeypatch):
     """Samples as arrays only: drawing each snapshot with matplotlib would triple these tests' time
     (tests/e2e checks the pictures)."""
 
-    def save(path, score, real, fake, title):
+    def save(path, score, real, fake, title, draw=True):
         np.savez(path.with_suffix(".npz"), fake=fake.cpu().numpy())
 
     monkeypatch.setattr("bench.runner.save_toy_snapshot", save)

@@ -59,6 +59,28 @@ def test_overrides_are_one_more_grid_axis():
     assert ("gan", 1e-3, 32) in lr_d and ("wgan", 1e-3, 32) in lr_d and ("gan", 2e-4, 16) in lr_d
 
 
+def test_an_override_entry_with_variants_applies_to_those_variants_only():
+    """The study's case: every variant at its defaults, and wgan-gp once more at gan_toy.py's setting."""
+    spec = spec_from_mapping({**TOY, "name": "x", "variants": ["gan", "wgan", "wgan-gp"], "datasets": ["8gaussians"],
+                              "seeds": [0, 1], "set": {"width": 32},
+                              "overrides": [{}, {"variants": ["wgan-gp"], "gp_weight": 0.1, "beta1": 0.5},
+                                            {"variants": "wgan,wgan-gp", "lr_d": 1e-3}]}, "t")
+    runs = plan(spec)
+    settings = sorted((r.variant, r.seed, r.hyper.lr_d, getattr(r.hyper, "gp_weight", None), r.hyper.beta1)
+                      for r in runs)
+    assert len(runs) == len({r.run_id for r in runs}) == 2 * (3 + 1 + 2)
+    assert ("wgan-gp", 0, 1e-4, 0.1, 0.5) in settings and ("wgan-gp", 0, 1e-4, 10.0, 0.0) in settings
+    assert ("wgan", 1, 1e-3, None, 0.5) in settings and ("wgan-gp", 1, 1e-3, 10.0, 0.0) in settings
+    assert [r for r in runs if r.variant == "gan"] == [r for r in runs if r.variant == "gan" and r.hyper.lr_d == 2e-4]
+    assert all(r.arch_params.width == 32 for r in runs)  # the sweep's `set` holds for every entry
+    # the default entry gives the ids `bench run` gives; the restricted ones the ids of `bench run --set ...`
+    ref, = plan_runs(["wgan-gp"], "mlp", "8gaussians", [0], "quick", steps=20, evals=1,
+                     sets={"width": "32", "gp_weight": "0.1", "beta1": "0.5"})
+    assert ref.run_id in {r.run_id for r in runs}
+    # written back as given (sweep.json)
+    assert spec.to_dict()["overrides"][1] == {"variants": ["wgan-gp"], "gp_weight": "0.1", "beta1": "0.5"}
+
+
 @pytest.mark.parametrize("values, message", [
     ({"archz": ["mlp"]}, "unknown key 'archz'"),
     ({"steps": "ten"}, "steps='ten' has the wrong type; expected an integer"),
@@ -74,6 +96,10 @@ def test_overrides_are_one_more_grid_axis():
     ({"set": {"width": "wide"}}, "width takes a int"),
     ({"set": {"width": [1, 2]}}, "a setting takes one value"),
     ({"overrides": {"width": 3}}, "overrides must be a list of mappings"),
+    ({"overrides": [{"variants": ["sngan"], "clip": 0.1}]}, "variants 'sngan' is not among the sweep's variants"),
+    ({"overrides": [{"variants": ["gan"], "clip": 0.1}]}, "set clip: no variant (gan) or arch (mlp)"),
+    ({"overrides": [{"variants": [], "clip": 0.1}]}, "overrides: variants must list variant names"),
+    ({"overrides": [{"variants": [3], "clip": 0.1}]}, "overrides: variants must list variant names"),
     ({"schedule": "slow"}, "unknown schedule 'slow'"),
 ])
 def test_mistakes_are_one_line_errors(values, message):
@@ -111,6 +137,21 @@ def test_shipped_wgan_paper_sweep():
         pytest.skip("dcgan/fashion-mnist come with the image data sets; the full expansion is checked once they exist")
     runs = plan(spec)
     assert len(runs) == len(spec.variants) * 3 * 3
+
+
+@pytest.mark.parametrize("name, runs", [("study-toy", 6 * 2 * 5 + 2 * 2 * 5), ("study-fmnist-mlp", 6 * 5),
+                                        ("study-archs", 6 * 4 * 5)])
+def test_shipped_study_sweeps(name, runs):
+    path = REPO / "sweeps" / f"{name}.yaml"
+    spec = spec_from_mapping(load_sweep_file(path), str(path))
+    planned = plan(spec)
+    assert spec.name == name and len(planned) == len({r.run_id for r in planned}) == runs
+    assert spec.seeds == [0, 1, 2, 3, 4]
+    # every registered variant at its defaults, and the second settings for wgan and wgan-gp only
+    from variants import VARIANTS
+    assert set(spec.variants) == set(VARIANTS.names())
+    seconds = {r.variant for r in planned if r.sets}
+    assert seconds == ({"wgan", "wgan-gp"} if name == "study-toy" else set())
 
 
 # -- the command -----------------------------------------------------------------------------------------

@@ -30,6 +30,33 @@ def test_w1_one_dimensional_matches_sorted_coupling():
     assert w1_exact(x[:, None], y[:, None]) == pytest.approx(scipy.stats.wasserstein_distance(x, y), rel=1e-9)
 
 
+@pytest.mark.parametrize("case", ["gaussians", "collapsed", "far", "mixtures"])
+def test_w1_equals_the_optimal_assignment(case):
+    """Equal-size uniform samples: optimal transport is an optimal assignment (Birkhoff), which scipy's
+    linear_sum_assignment solves exactly by another algorithm. (It was timed as a faster W1 and was not:
+    1.3-6.5x slower than ot.emd2 on 2 x 2,000 toy points; POT's emd2_lazy was 2x slower.)"""
+    from scipy.optimize import linear_sum_assignment
+    from scipy.spatial.distance import cdist
+
+    from bench.data import build_dataset
+
+    rng = np.random.default_rng(["gaussians", "collapsed", "far", "mixtures"].index(case))
+    n = 400
+    if case == "mixtures":  # the real toy data against a generator that drops half the modes
+        data = build_dataset("25gaussians")
+        x = data.heldout(n, 1).numpy()
+        y = data.heldout(4 * n, 2).numpy()
+        y = y[y[:, 0] > 0][:n]
+    else:
+        x = rng.normal(size=(n, 2))
+        y = {"gaussians": lambda: rng.normal(size=(n, 2)) * 1.5 + 0.3,
+             "collapsed": lambda: np.tile(rng.normal(size=(1, 2)), (n, 1)) + 1e-3 * rng.normal(size=(n, 2)),
+             "far": lambda: rng.normal(size=(n, 2)) + 50.0}[case]()
+    cost = cdist(x.astype(np.float64), y.astype(np.float64))
+    rows, cols = linear_sum_assignment(cost)
+    assert w1_exact(x, y) == pytest.approx(cost[rows, cols].mean(), rel=1e-9)
+
+
 def test_mode_coverage_hand_made():
     ds = build_dataset("8gaussians")
     m, s = ds.modes, ds.mode_std
