@@ -8,8 +8,8 @@ from bench.report import stats as S
 
 FINISHED_ONLY = ("Statistics are over finished runs (status done); runs still running, interrupted, diverged or "
                  "failed are counted in the runs table and never averaged in.")
-GAP_SCALE = ("The critic's gap is on a variant-specific scale (clipped, penalized, normalized or an energy): its values "
-             "never compare across variants, only its correlation with quality within a variant does.")
+GAP_SCALE = ("The critic's gap is on a variant-specific scale (clipped, penalized, normalized or an energy): its "
+             "values never compare across variants, only its correlation with quality within a variant does.")
 RUNS_UNIT = ("Runs are the unit: each run's correlation is computed over its own evaluation steps, and the mean over "
              "runs is taken through Fisher's z (atanh; a per-run |r| of 1 enters as |z| = "
              f"{S.Z_CAP:g}) with a 95 % t-interval across runs (n − 1 degrees of freedom), so the interval reflects "
@@ -75,9 +75,10 @@ CAPTIONS = {
         "The numbers behind the verdicts, and the analyses it does not use. Per run, over its evaluation steps: "
         "level ρ / τ = Spearman's ρ (scipy.stats.spearmanr) and Kendall's τ-b (scipy.stats.kendalltau) between "
         "the estimate and the measure — these include the trend both share with training time, so a high level "
-        "correlation alone is not tracking; Δ ρ / Δ τ = the same on the changes between consecutive evaluations; "
-        "partial ρ = with training step partialled out (the verdict's statistic). " + RUNS_UNIT + " Brackets are "
-        "not corrected for multiplicity. " + EXPECTED + " " + FLAGGED + " " + GAP_SCALE),
+        "correlation alone is not tracking; Δ ρ / Δ τ = the same on the changes between consecutive evaluations, "
+        "which removes a straight-line trend only (when both change fast early and slowly later, their changes "
+        "correlate too); partial ρ = with training step partialled out (the verdict's statistic). " + RUNS_UNIT
+        + " Brackets are not corrected for multiplicity. " + EXPECTED + " " + FLAGGED + " " + GAP_SCALE),
     "corr_across": (
         "At each evaluation step that every finished run of the variant × arch reached with both values, the rank "
         "correlation across runs (seeds); the mean over those steps (steps = how many), with a 95 % percentile "

@@ -8,8 +8,10 @@ Per run, over its evaluation steps (`per_run`):
   level    Spearman rho and Kendall tau-b between the estimate and the measure;
   diff     the same on step-to-step changes (consecutive evaluations);
   partial  Spearman's rho with training step partialled out (stats.partial_spearman). Both
-           quantities drift with training time, which alone correlates their levels; `partial` and
-           `diff` ask whether they move together beyond that shared trend.
+           quantities drift with training time, which alone correlates their levels; `partial` asks
+           whether they move together beyond that shared trend, and is what the verdicts read.
+           `diff` removes only a straight-line trend: when both change fast early and slowly later,
+           their changes correlate as well (tests/report/verdict_tree.py, case d).
 Per group (data set x variant x arch x setting; `aggregate`): the mean of the per-run values through
 Fisher's z with a 95 % t-interval across runs and a t-test p-value, n runs shown (stats.fisher_mean).
 Runs, not evaluation steps, are the independent units: steps of one run are not independent draws.

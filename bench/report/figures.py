@@ -188,7 +188,11 @@ def scatter(res: Results, verdicts: pd.DataFrame, out: Path) -> list[Figure]:
                     ax.set_xlabel("critic gap (own scale)", fontsize=8)
                 if j == 0:
                     ax.set_ylabel(m.label + m.arrow, fontsize=8)
-        h, lbl = axes[0, 0].get_legend_handles_labels()
+        seen = {}
+        for ax in axes.flat:
+            seen.update({lbl: h for h, lbl in zip(*ax.get_legend_handles_labels())})
+        lbl = sorted(seen, key=lambda t: int(t.split()[-1]))  # "seed N"
+        h = [seen[k] for k in lbl]
         fig.tight_layout()
         fig.legend(h, lbl, title="seed", loc="upper center", ncol=min(10, len(seeds)), fontsize=7, title_fontsize=7,
                    frameon=False, bbox_to_anchor=(0.5, 0.0))
@@ -214,8 +218,9 @@ def final(res: Results, refs, flagged: set[str], out: Path) -> list[Figure]:
         keys = [k for k in quality_keys(res.metric_keys()) if k in set(d["measure"])]
         order = sorted(d["panel"].unique())
         ncols = min(3, len(keys))
-        fig, axes = plt.subplots(math.ceil(len(keys) / ncols), ncols, squeeze=False,
-                                 figsize=(max(3.5, 0.75 * len(order) + 1.5) * ncols, 3.6 * math.ceil(len(keys) / ncols)))
+        nrows = math.ceil(len(keys) / ncols)
+        fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                                 figsize=(max(3.5, 0.75 * len(order) + 1.5) * ncols, 3.6 * nrows))
         for ax in axes.flat[len(keys):]:
             ax.set_visible(False)
         boxes = False

@@ -15,7 +15,7 @@ from bench.report.leaderboard import leaderboard, pairwise
 from bench.report.load import load
 from bench.report.measures import quality_keys
 from bench.report.tables import fmt_ci, status_counts
-from .report_tree import RUNS, STEPS, series
+from .report_tree import RUNS, series
 
 GROUPS = {("8gaussians", "wgan", "mlp"): ["w1_exact", "modes", "hq_frac", "my_score"],
           ("8gaussians", "gan", "mlp"): ["w1_exact", "modes", "hq_frac", "my_score"],

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bench.report.load import load
 from tests.conftest import run_cli as bench
 from .verdict_tree import COLLAPSED, SEEDS, STEPS, series
 
@@ -113,8 +112,8 @@ def test_e_three_seeds_are_too_few_for_the_across_runs_analysis_said_once(verdic
     G = np.stack([series("wgan", s)["critic_gap"] for s in range(6)])
     Q = np.stack([series("wgan", s)["w1_exact"] for s in range(6)])
     want = np.mean([stats.spearmanr(G[:, j], Q[:, j]).statistic for j in range(len(STEPS))])
-    row = across[(across["variant"] == "wgan") & (across["estimate"] == "critic_gap") & (across["measure"] == "w1_exact")
-                 & (across["stat"] == "spearman")].iloc[0]
+    row = across[(across["variant"] == "wgan") & (across["estimate"] == "critic_gap")
+                 & (across["measure"] == "w1_exact") & (across["stat"] == "spearman")].iloc[0]
     assert row["mean"] == pytest.approx(want, abs=1e-12) and row["n"] == 6 and row["k"] == len(STEPS)
     assert row["ci_low"] <= row["mean"] <= row["ci_high"]
 
