@@ -127,7 +127,11 @@ def aggregate(per: pd.DataFrame, res: Results, flagged: set[str]) -> pd.DataFram
                     "ci_low": m.low, "ci_high": m.high, "p": m.p, "n": m.n,
                     "flagged": int(ok["run"].isin(flagged).sum()), "runs": int(runs_in.get(key[:len(GROUP)], 0)),
                     "reason": reason})
-    return pd.DataFrame(out, columns=AGG_COLS)
+    order = {k: i for i, k in enumerate(quality_keys(res.metric_keys()))}
+    return (pd.DataFrame(out, columns=AGG_COLS)
+            .sort_values([*GROUP, "estimate", "measure"], kind="stable",
+                         key=lambda c: c.map(order) if c.name == "measure" else c)
+            .reset_index(drop=True))
 
 
 # -- across runs at matched steps ------------------------------------------------------------------

@@ -10,6 +10,7 @@ data), not the lowest seed, which may be a collapsed one; `--seed N` shows seed 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,14 +78,16 @@ def snapshots(run_path: str, suffix: str) -> dict[int, Path]:
 
 
 def spread(items: list, k: int, must: int | None = None) -> list:
-    """k items evenly spaced over the list, always including the last (and `must` if present)."""
+    """At most k items at an even stride, counted back from the last one (so columns are evenly spaced
+    and always include the last); `must` replaces the nearest of them if it is not already there."""
     if len(items) > k:
-        idx = sorted({round(i * (len(items) - 1) / (k - 1)) for i in range(k)})
-        chosen = [items[i] for i in idx]
+        stride = math.ceil((len(items) - 1) / (k - 1))
+        chosen = [items[i] for i in range(len(items) - 1, -1, -stride)][::-1]
     else:
         chosen = list(items)
     if must is not None and must in items and must not in chosen:
-        chosen = sorted([*chosen[:-2], must, chosen[-1]]) if len(chosen) >= 2 else [must]
+        nearest = min(range(len(chosen) - 1), key=lambda i: abs(chosen[i] - must)) if len(chosen) > 1 else 0
+        chosen = sorted({*chosen[:nearest], must, *chosen[nearest + 1:]})
     return chosen
 
 

@@ -96,6 +96,8 @@ def fmt_ci(mean, low, high, scale: float = 1.0) -> str:
         return "–"
     if _missing(low) or _missing(high):
         return fmt(mean * scale)
+    if high == low:  # every seed the same value
+        return f"{fmt(mean * scale)} [{fmt(low * scale)}, {fmt(high * scale)}]"
     d = decimals((high - low) * scale / 2)
     return f"{mean * scale:.{d}f} [{low * scale:.{d}f}, {high * scale:.{d}f}]"
 

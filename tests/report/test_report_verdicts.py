@@ -136,11 +136,11 @@ def test_f_negative_and_collapsed_runs_are_flagged_and_counted(verdict_report):
     assert "6 (6 flagged)" in md and "6 (1 flagged)" in md
 
 
-def test_exclude_flagged_recomputes_without_them(truth, tmp_path):
+def test_exclude_flagged_recomputes_without_them(truth, tmp_path, cli_inprocess):
     out = tmp_path / "r"
-    proc = bench("report", str(truth), "--out", str(out), "--format", "csv", "--no-figures", "--quiet",
-                 "--exclude-flagged")
-    assert proc.returncode == 0, proc.stderr
+    code, _, err = cli_inprocess("report", str(truth), "--out", str(out), "--format", "csv", "--no-figures", "--quiet",
+                                 "--exclude-flagged")
+    assert code == 0, err
     v = _verdicts(out)
     assert v.loc[("wgan-gp", "critic_gap"), "verdict"] == "too few runs" and v.loc[("wgan-gp", "critic_gap"), "n"] == 0
     assert v.loc[("sngan", "critic_gap"), "n"] == 5 and v.loc[("sngan", "critic_gap"), "flagged"] == 0
@@ -151,7 +151,7 @@ def test_exclude_flagged_recomputes_without_them(truth, tmp_path):
     assert "wgan-gp" not in set(board["variant"])
 
 
-def test_floor_and_scale_equal_an_independent_computation(truth, tmp_path):
+def test_floor_and_scale_equal_an_independent_computation(verdict_report):
     """The W1 noise floor of 8gaussians at N_EVAL points: the data set's own sampler, and exact W1 as an
     optimal assignment (scipy.optimize.linear_sum_assignment; equal sizes and weights), not POT."""
     from scipy.optimize import linear_sum_assignment
@@ -169,9 +169,7 @@ def test_floor_and_scale_equal_an_independent_computation(truth, tmp_path):
         i, j = linear_sum_assignment(cost)
         w.append(cost[i, j].mean())
         scale.append(np.linalg.norm(x[:N_EVAL] - x[:N_EVAL].mean(0), axis=1).mean())
-    out = tmp_path / "r"
-    assert bench("report", str(truth), "--out", str(out), "--format", "csv", "--no-figures", "--quiet").returncode == 0
-    got = pd.read_csv(out / "floor.csv").iloc[0]
+    got = pd.read_csv(verdict_report[0] / "floor.csv").iloc[0]
     assert got["points per side"] == N_EVAL
     assert got["floor_mean"] == pytest.approx(np.mean(w), rel=1e-9)
     assert got["floor_q95"] == pytest.approx(np.percentile(w, 95), rel=1e-9)
