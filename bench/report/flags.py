@@ -51,7 +51,8 @@ def run_flags(res: Results, refs: dict[str, Reference]) -> pd.DataFrame:
 
 
 def _negative(run: pd.Series, g: pd.DataFrame) -> dict[str, str]:
-    if run.get("estimates_wasserstein") is not True or "critic_gap" not in g:
+    said = run.get("estimates_wasserstein")  # True, False, or None for runs that do not say
+    if said is None or pd.isna(said) or not bool(said) or "critic_gap" not in g:
         return {}
     gap = g["critic_gap"].to_numpy(float)
     gap = gap[np.isfinite(gap)]
