@@ -5,9 +5,10 @@
     python -m benchmarks.w_indep_bias results/demo [more folders]
 
 For every evaluation row with both values: the ratio w_indep / w1_exact and the difference
-w_indep - w1_exact. Per data set x variant, and per data set overall: points, median ratio with its
-interquartile range, the share of points where w_indep exceeds W1 (which a lower bound never does),
-the median difference, and Spearman's rho between the two (do they rank generators alike?). The
+w_indep - w1_exact. Per data set x variant, per data set overall, and per data set x range of W1
+(the bias depends on the distance): points, median ratio with its interquartile range, the share of
+points where w_indep exceeds W1 (which a lower bound never does), the median difference, and
+Spearman's rho between the two (do they rank generators alike?). The
 values come from the runs' metrics.jsonl, merged with the rows `bench eval` appended, as the report
 reads them (bench.report.load).
 """
@@ -22,6 +23,8 @@ import pandas as pd
 from scipy import stats
 
 from bench.report.load import FINISHED, load
+
+W1_BINS = [0, 0.25, 0.5, 1, 2, np.inf]
 
 
 def summary(rows: pd.DataFrame) -> dict:
@@ -50,8 +53,12 @@ def main(argv=None) -> None:
         out.append({"dataset": dataset, "variant": variant, **summary(g)})
     for dataset, g in rows.groupby("dataset"):
         out.append({"dataset": dataset, "variant": "(all)", **summary(g)})
-    table = pd.DataFrame(out)
-    print(table.to_markdown(index=False, floatfmt=".3g"))
+    print(pd.DataFrame(out).to_markdown(index=False, floatfmt=".3g"))
+    bins = pd.cut(rows["w1_exact"], W1_BINS, right=False)
+    out = [{"dataset": dataset, "W1 exact in": str(b), **summary(g)}
+           for (dataset, b), g in rows.groupby(["dataset", bins], observed=True)]
+    print()
+    print(pd.DataFrame(out).to_markdown(index=False, floatfmt=".3g"))
 
 
 if __name__ == "__main__":

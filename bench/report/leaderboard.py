@@ -85,7 +85,7 @@ def pairwise(res: Results) -> tuple[pd.DataFrame, list[str]]:
     """Every pair of variants per data set x arch x measure (final values), and notes on the families
     in which the seed counts make a significant difference impossible."""
     v = _values(res)
-    out, notes = [], []
+    out, notes, hopeless = [], [], {}
     for (*board, key), g in v.groupby([*BOARD, "measure"], sort=False):
         m = measure(key)
         vals = {e: x["final"].to_numpy(float) for e, x in g.groupby("entry", sort=True)}
@@ -106,11 +106,13 @@ def pairwise(res: Results) -> tuple[pd.DataFrame, list[str]]:
         frame["p_holm"] = S.holm(frame["p"])
         frame["result"] = [_result(m.direction, r) for _, r in frame.iterrows()]
         if (frame["min_p"] > S.ALPHA / len(frame)).all():
-            notes.append(f"{'/'.join(board)} {m.label}: with {int(frame[['n_a', 'n_b']].min().min())}–"
-                         f"{int(frame[['n_a', 'n_b']].max().max())} seeds per variant the smallest attainable p is "
-                         f"{frame['min_p'].min():.3g} > {S.ALPHA}/{len(frame)} (Holm's first threshold over "
-                         f"{len(frame)} pairs): no pair can be significant; more seeds are needed.")
+            lo, hi = int(frame[["n_a", "n_b"]].min().min()), int(frame[["n_a", "n_b"]].max().max())
+            hopeless.setdefault(("/".join(board), lo, hi, frame["min_p"].min(), len(frame)), []).append(m.label)
         out.append(frame)
+    for (board, lo, hi, min_p, n), labels in hopeless.items():  # one line per data set x arch, not per measure
+        notes.append(f"{board} ({', '.join(labels)}): with {lo if lo == hi else f'{lo}–{hi}'} seeds per variant the "
+                     f"smallest attainable p is {min_p:.2g} > {S.ALPHA}/{n} (Holm's first threshold over {n} pairs): "
+                     "no pair can be significant; more seeds are needed.")
     if not out:
         return pd.DataFrame(columns=PAIR_COLS), notes
     return pd.concat(out, ignore_index=True)[PAIR_COLS], notes

@@ -69,7 +69,7 @@ def markdown_table(table: Table) -> str:
         return "_(no rows)_"
     df = table.display.map(_md_cell)
     df.columns = [_md_cell(c) for c in df.columns]
-    return df.to_markdown(index=False)
+    return df.to_markdown(index=False, disable_numparse=True)  # keep the precision each cell was given
 
 
 def write_markdown(report: Report, out: Path, title: str) -> Path:
