@@ -252,9 +252,12 @@ def final(res: Results, refs, flagged: set[str], out: Path) -> list[Figure]:
                 ax.axhspan(0, floor, color="#cccccc", alpha=0.6, lw=0, label="W1 noise floor")
             ax.set_xticks(range(len(order)), order, rotation=35, ha="right", fontsize=8)
             ax.set_ylabel(f"final {m.label}{m.arrow}")
-        h, lbl = axes.flat[0].get_legend_handles_labels()
+        seen = {}
+        for ax in axes.flat:
+            seen.update({lbl: h for h, lbl in zip(*ax.get_legend_handles_labels())})
         fig.tight_layout()
-        fig.legend(h, lbl, loc="upper center", ncol=4, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.0))
+        fig.legend(seen.values(), seen.keys(), loc="upper center", ncol=4, fontsize=8, frameon=False,
+                   bbox_to_anchor=(0.5, 0.0))
         figs.append(save(
             fig, out, f"5-final-{dataset}", f"Final quality over seeds — {dataset}",
             "Each dot is one finished run's value at its last evaluation step (crosses: runs with a negative-estimate "
