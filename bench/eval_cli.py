@@ -1,5 +1,6 @@
 """`bench eval`: recompute metrics of finished runs from their checkpoints and append the rows,
-marked `recomputed: true` (e.g. FID with Inception once its weights are at hand)."""
+marked `recomputed: true` (e.g. FID with Inception once its weights are at hand). `bench report`
+merges each appended row into the run's original row of the same step (bench.report.load)."""
 
 from __future__ import annotations
 

@@ -32,6 +32,20 @@ def check_out(out: Path) -> None:
             return
 
 
+def check_figure_options(res, seed: int | None, step: int | None) -> None:
+    """--seed must name a seed of some finished run, --step an evaluation step of some finished run."""
+    done = res.runs[res.runs["status"] == "done"]
+    if seed is not None and seed not in set(done["seed"]):
+        seeds = ",".join(str(s) for s in sorted(set(done["seed"])))
+        raise BenchError(f"--seed {seed}: no finished run has that seed; pass one of {seeds or '(none finished)'}")
+    if step is not None:
+        steps = sorted(set(res.rows.loc[res.rows["run"].isin(done["run"]), "step"])) if len(res.rows) else []
+        if step not in steps:
+            shown = ",".join(str(s) for s in steps[:12]) + (",..." if len(steps) > 12 else "")
+            raise BenchError(f"--step {step}: no finished run was evaluated at that step; pass one of "
+                             f"{shown or '(none)'}")
+
+
 @click.command("report")
 @click.argument("results_dirs", nargs=-1, type=click.Path(path_type=Path), metavar="[RESULTS_DIR]...")
 @click.option("--out", type=click.Path(path_type=Path), metavar="DIR",
@@ -43,14 +57,24 @@ def check_out(out: Path) -> None:
               help="Draw the figures (PNG and PDF under DIR/figures/); --no-figures is faster for huge sweeps.")
 @click.option("--title", default="GAN Bench report", show_default=True, help="Title of report.md, .tex and .html.")
 @click.option("--quiet", is_flag=True, help="Do not print the tables; only list the files written.")
-def report_cmd(results_dirs, out, formats, figures, title, quiet):
-    """Tables, critic-vs-quality correlations and figures for every run under RESULTS_DIR(s).
+@click.option("--exclude-flagged", is_flag=True,
+              help="Leave runs flagged 'negative W' (a W1-estimating critic's held-out gap below 0) or 'collapsed' "
+                   "(0 modes, or final W1 above the constant generator's) out of every mean, correlation, verdict "
+                   "and figure; they stay in the run list. Runs at the W1 noise floor are never excluded.")
+@click.option("--seed", "seed", type=int, metavar="N",
+              help="Figures 3-4 show seed N's run of each variant [default: the median run by final quality].")
+@click.option("--step", "step", type=int, metavar="STEP",
+              help="Figure 4 shows the samples saved at evaluation step STEP [default: the last]; figure 3 "
+                   "includes that step.")
+def report_cmd(results_dirs, out, formats, figures, title, quiet, exclude_flagged, seed, step):
+    """Verdicts, leaderboards, critic-vs-quality correlations and figures for every run under RESULTS_DIR(s).
 
     RESULTS_DIR is a results root, one sweep (results/<name>) or one run folder; several may be given
     [default: results]. Runs in progress, interrupted, failed and diverged runs are loaded and
-    labelled; means, standard deviations and correlations use finished runs only. Nothing is
-    recomputed: the report reads run.json and metrics.jsonl. Prints the main tables and writes them,
-    with their captions, as report.md / report.tex / *.csv / report.html.
+    labelled; statistics use finished runs only, with each run as the unit. Metrics are not
+    recomputed: the report reads run.json and metrics.jsonl (merging rows `bench eval` appended);
+    only the W1 noise floor of each data set is computed here (and cached). Prints the main tables
+    and writes them, with their captions, as report.md / report.tex / *.csv / report.html.
     """
     from bench.report.load import load
 
@@ -59,16 +83,18 @@ def report_cmd(results_dirs, out, formats, figures, title, quiet):
     res = load(sources)  # raises, before anything is written, on missing or empty folders
     out = out if out is not None else sources[0] / "report"
     check_out(out)
+    check_figure_options(res, seed, step)
 
     from bench.report import render
     from bench.report.build import build
+    from bench.report.figures import FigureOptions
     from bench.report.html import write_html
 
     out.mkdir(parents=True, exist_ok=True)
-    report = build(res, out / "figures" if figures else None)
+    report = build(res, out / "figures" if figures else None, exclude_flagged, FigureOptions(seed, step))
     if not quiet:
-        shown = ["status", "final", "best", "corr_within", "corr_diff", "corr_across"]
-        if (res.runs["status"] != "done").any():
+        shown = ["verdict", "status", "final", "corr_across"]
+        if (res.runs["status"] != "done").any() or report.table("runs").data["flags"].fillna("").ne("").any():
             shown.append("runs")
         render.print_tables(report, shown)
     written = []

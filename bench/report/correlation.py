@@ -1,200 +1,204 @@
-"""Does the critic's estimate track sample quality? Rank correlations between `critic_gap` and
-each quality measure, three ways, each with a percentile-bootstrap 95 % interval.
+"""Does the critic's estimate track sample quality? Rank correlations with each run as the unit.
 
-  within  within runs over their evaluation steps: all (estimate, quality) pairs of a group's
-          finished runs, pooled over seeds.
-  diff    the same on step-to-step changes: within each run, the differences between consecutive
-          evaluation steps, pooled over seeds. Both quantities drift with training time, which alone
-          can correlate their levels; their changes correlate only if they move together.
-  across  across runs at matched steps: at each evaluation step that every finished run of the group
-          reached with both values, the correlation across runs (seeds); the mean over those steps.
+Two estimates are analysed: `critic_gap` (E[D(x)] - E[D(G(z))] on held-out data) and
+`critic_gap_train` (the same on the training batches). A gap that tracks quality on training batches
+but not on held-out data points to an overfit critic rather than a bad estimator.
 
-Point estimates are scipy.stats.spearmanr (rho) and scipy.stats.kendalltau (tau-b). Intervals come
-from scipy.stats.bootstrap (percentile method, N_RESAMPLES resamples, fixed seed): resampling the
-pooled pairs for `within` and `diff`, whole runs for `across`. The statistic inside the bootstrap is
-the same rho / tau-b written in vectorized numpy (`spearman`, `kendall`) so that thousands of
-resamples take milliseconds; tests check it against scipy. Resamples in which a variable is constant
-have no correlation and are dropped; when more than 10 % are, the interval is reported as missing.
-Fewer than MIN_N points, or a constant variable, give a missing value with its reason, never NaN noise.
+Per run, over its evaluation steps (`per_run`):
+  level    Spearman rho and Kendall tau-b between the estimate and the measure;
+  diff     the same on step-to-step changes (consecutive evaluations);
+  partial  Spearman's rho with training step partialled out (stats.partial_spearman). Both
+           quantities drift with training time, which alone correlates their levels; `partial` asks
+           whether they move together beyond that shared trend, and is what the verdicts read.
+           `diff` removes only a straight-line trend: when both change fast early and slowly later,
+           their changes correlate as well (tests/report/verdict_tree.py, case d).
+Per group (data set x variant x arch x setting; `aggregate`): the mean of the per-run values through
+Fisher's z with a 95 % t-interval across runs and a t-test p-value, n runs shown (stats.fisher_mean).
+Runs, not evaluation steps, are the independent units: steps of one run are not independent draws.
+
+Across runs at matched steps (`across_runs`): at each evaluation step every finished run reached,
+the correlation across runs (seeds), averaged over steps, with a percentile bootstrap that resamples
+whole runs. It needs MIN_RUNS_ACROSS runs; with fewer the report says so once.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import stats as sps
 
+from bench.report import stats as S
 from bench.report.load import FINISHED, GROUP, Results
-from bench.report.measures import ESTIMATE, quality_keys
+from bench.report.measures import quality_keys
 
+ESTIMATES = ("critic_gap", "critic_gap_train")
+PER_RUN = (("level", "spearman"), ("level", "kendall"), ("diff", "spearman"), ("diff", "kendall"),
+           ("partial", "spearman"))
+MIN_POINTS = 4  # evaluations (or changes) a run needs for a correlation of its own
+MIN_RUNS = 3  # runs a group needs for a verdict
+MIN_RUNS_ACROSS = 5  # runs a group needs for the across-runs analysis
 N_RESAMPLES = 2000
-CONFIDENCE = 0.95
 SEED = 0
-MIN_N = 3
-ANALYSES = ("within", "diff", "across")
-STATS = ("spearman", "kendall")
+
+RUN_COLS = ["run", *GROUP, "seed", "estimate", "measure", "analysis", "stat", "value", "points", "reason"]
+AGG_COLS = [*GROUP, "estimate", "measure", "analysis", "stat", "mean", "ci_low", "ci_high", "p", "n", "flagged",
+            "runs", "reason"]
+ACROSS_COLS = [*GROUP, "estimate", "measure", "stat", "mean", "ci_low", "ci_high", "n", "k", "reason"]
 
 
-# -- the statistics, vectorized over leading axes ----------------------------------------------
-def _pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a - a.mean(axis=-1, keepdims=True)
-    b = b - b.mean(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (a * b).sum(-1) / np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
-
-
-def spearman(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Spearman's rho along `axis`: Pearson's r of average ranks (as scipy.stats.spearmanr)."""
-    x, y = np.moveaxis(x, axis, -1), np.moveaxis(y, axis, -1)
-    return _pearson(stats.rankdata(x, axis=-1), stats.rankdata(y, axis=-1))
-
-
-def kendall(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Kendall's tau-b along `axis` (as scipy.stats.kendalltau): sum over pairs i<j of
-    sign(dx) sign(dy), divided by sqrt(pairs untied in x * pairs untied in y)."""
-    x, y = np.moveaxis(x, axis, -1), np.moveaxis(y, axis, -1)
-    sx = np.sign(x[..., :, None] - x[..., None, :])
-    sy = np.sign(y[..., :, None] - y[..., None, :])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (sx * sy).sum((-2, -1)) / np.sqrt((sx * sx).sum((-2, -1)) * (sy * sy).sum((-2, -1)))
-
-
-STATISTIC = {"spearman": spearman, "kendall": kendall}
-
-
-def point(stat: str, x: np.ndarray, y: np.ndarray) -> float:
-    fn = stats.spearmanr if stat == "spearman" else stats.kendalltau
-    return float(fn(x, y).statistic)
-
-
-@dataclass
-class Corr:
-    estimate: float | None
-    ci_low: float | None
-    ci_high: float | None
-    n: int  # points (pairs) or runs
-    k: int | None = None  # matched steps (across runs only)
-    reason: str = ""  # why estimate or interval is missing
-
-
-def _batch(n: int) -> int:
-    """Resamples per vectorized call, so Kendall's n x n sign matrices stay around 16 MB."""
-    return max(1, min(N_RESAMPLES, 2_000_000 // max(n * n, 1)))
-
-
-def _interval(dist: np.ndarray) -> tuple[float | None, float | None, str]:
-    finite = dist[np.isfinite(dist)]
-    if len(finite) < 0.9 * len(dist):
-        return None, None, (f"interval missing: {len(dist) - len(finite)} of {len(dist)} resamples have a "
-                            f"constant variable (too few distinct values)")
-    alpha = (1 - CONFIDENCE) / 2
-    lo, hi = np.percentile(finite, [100 * alpha, 100 * (1 - alpha)])
-    return float(lo), float(hi), ""
-
-
-def _bootstrap(data: tuple, statistic, paired: bool, n: int) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # degenerate resamples are handled in _interval
-        res = stats.bootstrap(data, statistic, paired=paired, vectorized=True, n_resamples=N_RESAMPLES,
-                              batch=_batch(n), method="percentile", confidence_level=CONFIDENCE,
-                              rng=np.random.default_rng(SEED))
-    return np.asarray(res.bootstrap_distribution)
+def finished_rows(res: Results) -> pd.DataFrame:
+    return res.rows[res.rows["status"] == FINISHED] if len(res.rows) else res.rows
 
 
 def _constant(v: np.ndarray) -> bool:
     return bool(np.all(v == v[0]))
 
 
-def pooled(stat: str, x: np.ndarray, y: np.ndarray, what: str) -> Corr:
-    """Correlation over pooled pairs (x_i, y_i), with an interval from resampling the pairs."""
+def _one(kind: str, stat: str, step, x, y) -> tuple[float, int, str]:
+    """(value, points, reason) of one per-run statistic; NaN with a reason when undefined."""
+    if kind == "diff":
+        x, y = np.diff(x), np.diff(y)
     n = len(x)
-    if n < MIN_N:
-        return Corr(None, None, None, n, reason=f"{n} {what} < {MIN_N}")
-    for v, name in ((x, ESTIMATE), (y, "the measure")):
+    what = "changes" if kind == "diff" else "evaluations"
+    if n < MIN_POINTS:
+        return np.nan, n, f"{n} {what} < {MIN_POINTS}"
+    for v, name in ((x, "the estimate"), (y, "the measure")):
         if _constant(v):
-            return Corr(None, None, None, n, reason=f"{name} is constant over these {n} {what}")
-    fn = STATISTIC[stat]
-    lo, hi, why = _interval(_bootstrap((x, y), lambda a, b, axis=-1: fn(a, b, axis=axis), True, n))
-    return Corr(point(stat, x, y), lo, hi, n, reason=why)
+            return np.nan, n, f"{name} is constant over the run's {n} {what}"
+    if kind == "partial":
+        r = S.partial_spearman(x, y, step)
+        return (r, n, "") if np.isfinite(r) else (np.nan, n, "nothing left once the trend with step is removed "
+                                                             "(a variable is monotone in step)")
+    fn = sps.spearmanr if stat == "spearman" else sps.kendalltau
+    return float(fn(x, y).statistic), n, ""
 
 
-def across(stat: str, gap: np.ndarray, q: np.ndarray) -> Corr:
-    """Mean over matched steps (columns) of the correlation across runs (rows), with an interval
-    from resampling whole runs. gap, q: [runs, steps], all finite."""
+def per_run(res: Results) -> pd.DataFrame:
+    """One row per finished run x estimate x quality measure x (analysis, statistic)."""
+    rows = finished_rows(res)
+    out = []
+    keys = quality_keys(res.metric_keys())
+    for est in ESTIMATES:
+        if est not in rows.columns:
+            continue
+        for (run, *_), g in rows.groupby(["run", *GROUP], sort=True):
+            g = g.sort_values("step")
+            for key in keys:
+                if not g[key].notna().any() or not g[est].notna().any():
+                    continue
+                both = g[["step", est, key]].replace([np.inf, -np.inf], np.nan).dropna().to_numpy(float)
+                step, x, y = both.T if len(both) else (np.empty(0),) * 3
+                for kind, stat in PER_RUN:
+                    value, points, reason = _one(kind, stat, step, x, y)
+                    out.append({"run": run, **{c: g.iloc[0][c] for c in GROUP}, "seed": g.iloc[0]["seed"],
+                                "estimate": est, "measure": key, "analysis": kind, "stat": stat, "value": value,
+                                "points": points, "reason": reason})
+    return pd.DataFrame(out, columns=RUN_COLS)
+
+
+def exclude(per: pd.DataFrame, excluded: dict[str, str]) -> pd.DataFrame:
+    """Per-run values of runs --exclude-flagged leaves out become missing, with the reason (the rows stay,
+    so a group whose runs are all excluded still shows, as too few runs)."""
+    per = per.copy()
+    out = per["run"].isin(list(excluded))
+    per.loc[out, "value"] = np.nan
+    per.loc[out, "reason"] = "excluded by --exclude-flagged"
+    return per
+
+
+def aggregate(per: pd.DataFrame, res: Results, flagged: set[str]) -> pd.DataFrame:
+    """Per group x estimate x measure x (analysis, statistic): Fisher-z mean over runs, 95 % t-interval,
+    p-value; n = runs with a value, flagged = how many of those carry a defect flag."""
+    rows = finished_rows(res)
+    runs_in = rows.groupby(GROUP)["run"].nunique() if len(rows) else pd.Series(dtype=int)
+    out = []
+    for key, g in per.groupby([*GROUP, "estimate", "measure", "analysis", "stat"], sort=False):
+        ok = g[np.isfinite(g["value"].astype(float))]
+        m = S.fisher_mean(ok["value"].to_numpy(float))
+        reasons = sorted(set(g.loc[~g.index.isin(ok.index), "reason"]))
+        reason = ""
+        if m.n < len(g):
+            reason = f"{len(g) - m.n} of {len(g)} runs have no value ({'; '.join(reasons)})"
+        if m.n < 2:
+            reason = (reason + "; " if reason else "") + "no interval with fewer than 2 runs"
+        out.append({**dict(zip([*GROUP, "estimate", "measure", "analysis", "stat"], key)), "mean": m.estimate,
+                    "ci_low": m.low, "ci_high": m.high, "p": m.p, "n": m.n,
+                    "flagged": int(ok["run"].isin(flagged).sum()), "runs": int(runs_in.get(key[:len(GROUP)], 0)),
+                    "reason": reason})
+    order = {k: i for i, k in enumerate(quality_keys(res.metric_keys()))}
+    return (pd.DataFrame(out, columns=AGG_COLS)
+            .sort_values([*GROUP, "estimate", "measure"], kind="stable",
+                         key=lambda c: c.map(order) if c.name == "measure" else c)
+            .reset_index(drop=True))
+
+
+# -- across runs at matched steps ------------------------------------------------------------------
+def _interval(dist: np.ndarray) -> tuple[float, float, str]:
+    finite = dist[np.isfinite(dist)]
+    if len(finite) < 0.9 * len(dist):
+        return np.nan, np.nan, (f"interval missing: {len(dist) - len(finite)} of {len(dist)} resamples have a "
+                                f"constant variable")
+    return (*np.percentile(finite, [2.5, 97.5]).tolist(), "")
+
+
+def across(stat: str, gap: np.ndarray, q: np.ndarray) -> tuple[float, float, float, str]:
+    """Mean over matched steps (columns) of the correlation across runs (rows), and a percentile
+    bootstrap interval from resampling whole runs. gap, q: [runs, steps], all finite."""
     n, k = gap.shape
-    if n < MIN_N:
-        return Corr(None, None, None, n, k, reason=f"{n} runs < {MIN_N} at matched steps")
-    if k == 0:
-        return Corr(None, None, None, n, k, reason="no step at which every finished run has both values")
-    per_step = np.array([point(stat, gap[:, j], q[:, j]) if not (_constant(gap[:, j]) or _constant(q[:, j]))
-                         else np.nan for j in range(k)])
-    if np.isnan(per_step).all():
-        return Corr(None, None, None, n, k, reason="a variable is constant across runs at every matched step")
-    fn = STATISTIC[stat]
+    fn = S.spearman if stat == "spearman" else S.kendall
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # constant columns: no correlation at that step
+        per_step = fn(gap.T, q.T)
+        if k == 0 or np.isnan(per_step).all():
+            return np.nan, np.nan, np.nan, "no step with both values varying across runs"
 
-    def mean_over_steps(idx, axis=-1):
-        idx = np.moveaxis(idx, axis, -1)  # [..., n] resampled run indices
-        g, v = np.moveaxis(gap[idx], -1, -2), np.moveaxis(q[idx], -1, -2)  # [..., k, n]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows are degenerate resamples
+        def mean_over_steps(idx, axis=-1):
+            idx = np.moveaxis(idx, axis, -1)
+            g, v = np.moveaxis(gap[idx], -1, -2), np.moveaxis(q[idx], -1, -2)  # [..., k, n]
             return np.nanmean(fn(g, v), axis=-1)
 
-    lo, hi, why = _interval(_bootstrap((np.arange(n),), mean_over_steps, False, n * k))
-    reason = why
-    if np.isnan(per_step).any():
-        reason = (f"{int(np.isnan(per_step).sum())} of {k} steps left out (a variable constant across runs)"
-                  + (f"; {why}" if why else ""))
-    return Corr(float(np.nanmean(per_step)), lo, hi, n, k, reason=reason)
+        res = sps.bootstrap((np.arange(n),), mean_over_steps, vectorized=True, n_resamples=N_RESAMPLES,
+                            method="percentile", batch=max(1, 2_000_000 // (n * n * k)),
+                            rng=np.random.default_rng(SEED))
+        lo, hi, why = _interval(np.asarray(res.bootstrap_distribution))
+    left = int(np.isnan(per_step).sum())
+    why = "; ".join(filter(None, [f"{left} of {k} steps left out (a variable constant across runs)" if left else "",
+                                  why]))
+    return float(np.nanmean(per_step)), lo, hi, why
 
 
-# -- the analyses over a results frame ----------------------------------------------------------
-def _pairs(rows: pd.DataFrame, key: str, diff: bool) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = [], []
-    for _, run in rows.groupby("run", sort=False):
-        run = run.sort_values("step")
-        both = run[[ESTIMATE, key]].replace([np.inf, -np.inf], np.nan).dropna().to_numpy(float)
-        if diff:
-            both = np.diff(both, axis=0)
-        xs.append(both[:, 0])
-        ys.append(both[:, 1])
-    return (np.concatenate(xs), np.concatenate(ys)) if xs else (np.empty(0), np.empty(0))
-
-
-def _matched(rows: pd.DataFrame, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """[runs, steps] matrices of the estimate and the measure, runs in seed order, at the steps where
-    every run has both values."""
-    gap = rows.pivot_table(index="run", columns="step", values=ESTIMATE, aggfunc="first")
+def _matched(rows: pd.DataFrame, est: str, key: str) -> tuple[np.ndarray, np.ndarray]:
+    gap = rows.pivot_table(index="run", columns="step", values=est, aggfunc="first")
     q = rows.pivot_table(index="run", columns="step", values=key, aggfunc="first").reindex_like(gap)
     runs = rows.sort_values(["seed", "run"])["run"].unique()
-    gap, q = gap.reindex(runs), q.reindex(runs)
-    ok = np.isfinite(gap.to_numpy(float)).all(0) & np.isfinite(q.to_numpy(float)).all(0)
-    return gap.to_numpy(float)[:, ok], q.to_numpy(float)[:, ok]
+    gap, q = gap.reindex(runs).to_numpy(float), q.reindex(runs).to_numpy(float)
+    ok = np.isfinite(gap).all(0) & np.isfinite(q).all(0)
+    return gap[:, ok], q[:, ok]
 
 
-def correlations(res: Results) -> pd.DataFrame:
-    """One row per group x quality measure x analysis x statistic (finished runs only)."""
-    out = []
-    rows = res.rows[res.rows["status"] == FINISHED] if len(res.rows) else res.rows
-    if ESTIMATE not in rows.columns:
-        return pd.DataFrame(columns=[*GROUP, "measure", "analysis", "stat", "estimate", "ci_low", "ci_high",
-                                     "n", "k", "reason"])
+def across_runs(res: Results) -> tuple[pd.DataFrame, str]:
+    """The across-runs table for groups with at least MIN_RUNS_ACROSS finished runs, and one note
+    about the groups that have fewer ('' when none)."""
+    rows = finished_rows(res)
+    out, few = [], {}
     keys = quality_keys(res.metric_keys())
-    for group, g in rows.groupby(GROUP, sort=True):
-        for key in keys:
-            if g[key].notna().sum() == 0:
-                continue
-            for analysis in ANALYSES:
-                for stat in STATS:
-                    if analysis == "across":
-                        c = across(stat, *_matched(g, key))
-                    else:
-                        x, y = _pairs(g, key, diff=analysis == "diff")
-                        c = pooled(stat, x, y, "step-to-step changes" if analysis == "diff" else "pairs")
-                    out.append({**dict(zip(GROUP, group)), "measure": key, "analysis": analysis, "stat": stat,
-                                "estimate": c.estimate, "ci_low": c.ci_low, "ci_high": c.ci_high, "n": c.n,
-                                "k": c.k, "reason": c.reason})
-    return pd.DataFrame(out, columns=[*GROUP, "measure", "analysis", "stat", "estimate", "ci_low", "ci_high",
-                                      "n", "k", "reason"])
+    for group, g in rows.groupby(GROUP, sort=True) if len(rows) else []:
+        n = g["run"].nunique()
+        if n < MIN_RUNS_ACROSS:
+            few[group] = n
+            continue
+        for est in (e for e in ESTIMATES if e in g and g[e].notna().any()):
+            for key in (k for k in keys if g[k].notna().any()):
+                gap, q = _matched(g, est, key)
+                for stat in ("spearman", "kendall"):
+                    m, lo, hi, why = across(stat, gap, q)
+                    out.append({**dict(zip(GROUP, group)), "estimate": est, "measure": key, "stat": stat, "mean": m,
+                                "ci_low": lo, "ci_high": hi, "n": n, "k": gap.shape[1], "reason": why})
+    note = ""
+    if few:
+        note = (f"Across runs at matched steps needs at least {MIN_RUNS_ACROSS} finished runs per variant × arch; "
+                f"{len(few)} of {len(few) + len({tuple(r[c] for c in GROUP) for r in out})} have fewer "
+                f"(at most {max(few.values())}), so it is not computed for them.")
+    return pd.DataFrame(out, columns=ACROSS_COLS), note

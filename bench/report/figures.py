@@ -1,15 +1,18 @@
-"""The report's five figures, one function each, saved as PNG and PDF (seaborn on matplotlib's Agg).
+"""The report's figures, one function each, saved as PNG and PDF (seaborn on matplotlib's Agg).
 
-  1 curves   the critic's estimate (raw and median-filtered) and FID (W1 on toy data) against
-             generator steps, one panel per variant x arch, seeds as bands (WGAN paper, Figs. 3-4)
-  2 scatter  estimate vs each quality measure over runs and steps, coloured by variant x arch,
-             with the within-run Spearman rho in the legend
-  3 toy      toy data: generated samples over the critic's contours, variants x evaluation steps
-  4 samples  each variant x arch's final samples side by side
-  5 final    final quality over seeds, box and strip plot per variant x arch
+  1 curves   per variant x arch, two panels sharing the step axis: the critic's estimate (held-out,
+             and on training batches) on its own axis, the quality measure (FID; W1 on toy data) on
+             another; every seed drawn thin, their mean bold, no smoothing (the tables test the raw
+             series); the W1 noise floor shaded (WGAN paper, Figs. 3-4, without twin axes)
+  2 scatter  estimate against each quality measure, one panel per variant x arch x measure (the gap
+             has a variant-specific scale, so variants never share an axis), points coloured by seed,
+             the verdict's partial rho and verdict in each panel
+  3 toy, 4 samples   see sample_figures.py
+  5 final    final quality over seeds: every run a dot (flagged runs as crosses), mean with 95 %
+             t-interval; boxes only with at least BOX_MIN runs
 
-Figures 1, 2 and 5 show finished runs only, like the tables; 3 and 4 show one finished run per
-variant x arch (the lowest seed). One file per data set, since scales differ between data sets.
+All figures use the runs the statistics use (finished; without flagged runs under --exclude-flagged).
+One file per data set, since scales differ between data sets.
 """
 
 from __future__ import annotations
@@ -22,20 +25,23 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-from scipy.ndimage import median_filter  # noqa: E402
 
+from bench.report import sample_figures as SF  # noqa: E402
+from bench.report import stats as S  # noqa: E402
+from bench.report.floor import Reference  # noqa: E402
 from bench.report.load import FINISHED, GROUP, Results  # noqa: E402
-from bench.report.measures import ESTIMATE, curve_key, measure, quality_keys  # noqa: E402
-from bench.report.tables import per_run_values  # noqa: E402
+from bench.report.measures import curve_key, measure, quality_keys  # noqa: E402
+from bench.report.tables import fmt_r, per_run_values  # noqa: E402
 
-MEDIAN_WINDOW = 5  # evaluation steps; the WGAN paper median-filters its estimate curves
-TOY_COLUMNS = 6  # evaluation steps shown per variant in figure 3
+FigureOptions = SF.FigureOptions
+BOX_MIN = 5  # runs per variant below which figure 5 shows no box
 DPI = 110
+GAP_NOTE = ("The critic's gap is on a variant-specific scale (clipped, penalized, normalized, or not a distance "
+            "at all), so each variant has its own axis; only WGAN-family critics estimate W1.")
 
 
 @dataclass(frozen=True)
@@ -58,22 +64,14 @@ def panel_labels(frame: pd.DataFrame) -> pd.Series:
     return base.where(~several, base + " · " + frame["setting"].astype(str))
 
 
-def _save(fig, out: Path, name: str, title: str, caption: str) -> Figure:
+def save(fig, out: Path, name: str, title: str, caption: str) -> Figure:
     out.mkdir(parents=True, exist_ok=True)
+    name = _safe(name)
     png, pdf = out / f"{name}.png", out / f"{name}.pdf"
     fig.savefig(png, dpi=DPI, bbox_inches="tight")
     fig.savefig(pdf, bbox_inches="tight")
     plt.close(fig)
     return Figure(name, title, caption, png, pdf)
-
-
-def _grid(n: int, ncols: int, w: float, h: float):
-    ncols = max(1, min(ncols, n))
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols, h * nrows), squeeze=False)
-    for ax in axes.flat[n:]:
-        ax.set_visible(False)
-    return fig, list(axes.flat[:n])
 
 
 def _finished(res: Results) -> pd.DataFrame:
@@ -83,209 +81,133 @@ def _finished(res: Results) -> pd.DataFrame:
     return rows
 
 
-def _medfilt(v: pd.Series) -> np.ndarray:
-    n = len(v)
-    size = max(1, min(MEDIAN_WINDOW, n if n % 2 else n - 1))
-    return median_filter(v.to_numpy(float), size=size, mode="nearest")
+def _floor(refs: dict[str, Reference], runs) -> float | None:
+    qs = [refs[r].floor_q95 for r in set(runs) if r in refs and refs[r].ok]
+    return max(qs) if qs else None
+
+
+def _seed_lines(ax, g: pd.DataFrame, y: str, color, label: str, scale: float = 1.0, ls: str = "-") -> None:
+    for i, (_, run) in enumerate(g.groupby("run", sort=True)):
+        ax.plot(run["step"], run[y] * scale, color=color, lw=0.7, alpha=0.35, ls=ls,
+                label=f"{label}, each seed" if i == 0 else None)
+    mean = g.groupby("step")[y].mean() * scale
+    ax.plot(mean.index, mean.to_numpy(), color=color, lw=2.0, ls=ls, label=f"{label}, mean of seeds")
 
 
 # -- figure 1 -----------------------------------------------------------------------------------
-def curves(res: Results, out: Path) -> list[Figure]:
+def curves(res: Results, refs, out: Path) -> list[Figure]:
     rows, figs = _finished(res), []
-    if not len(rows) or ESTIMATE not in rows:
+    if not len(rows) or "critic_gap" not in rows:
         return figs
-    palette = sns.color_palette("deep")
+    blue, red, grey = "#1f5a96", "#b0413e", "#7a8a9a"
     for dataset, d in rows.groupby("dataset"):
         key = curve_key([k for k in quality_keys(res.metric_keys()) if d[k].notna().any()])
         panels = sorted(d["panel"].unique())
-        fig, axes = _grid(len(panels), 3, 4.4, 3.2)
+        ncols = min(3, len(panels))
+        nrows = math.ceil(len(panels) / ncols)
+        fig, axes = plt.subplots(2 * nrows, ncols, figsize=(4.6 * ncols, 5.0 * nrows), squeeze=False,
+                                 sharex="col")
         handles = {}
-        for ax, panel in zip(axes, panels):
-            g = d[d["panel"] == panel].sort_values(["run", "step"]).copy()
-            g["filtered"] = g.groupby("run")[ESTIMATE].transform(_medfilt)
-            sns.lineplot(g, x="step", y=ESTIMATE, errorbar=None, ax=ax, color=palette[0], lw=0.8, alpha=0.45,
-                         label="estimate, raw (mean of seeds)")
-            sns.lineplot(g, x="step", y="filtered", errorbar="sd", ax=ax, color=palette[0], lw=2,
-                         label=f"estimate, median of {MEDIAN_WINDOW} evals (mean ± sd)")
-            ax.set_ylabel("critic estimate (critic_gap)")
-            ax.set_xlabel("generator step")
+        for i, panel in enumerate(panels + [None] * (nrows * ncols - len(panels))):
+            top, bottom = axes[2 * (i // ncols), i % ncols], axes[2 * (i // ncols) + 1, i % ncols]
+            if panel is None:
+                top.set_visible(False)
+                bottom.set_visible(False)
+                continue
+            g = d[d["panel"] == panel].sort_values(["run", "step"])
+            _seed_lines(top, g, "critic_gap", blue, "held-out gap")
+            if "critic_gap_train" in g and g["critic_gap_train"].notna().any():
+                _seed_lines(top, g[["run", "step", "critic_gap_train"]].assign(**{"critic_gap": g["critic_gap_train"]}),
+                            "critic_gap", grey, "train gap", ls="--")
             is_w = bool(res.runs.loc[res.runs["run"].isin(g["run"]), "estimates_wasserstein"].any())
-            ax.set_title(f"{panel}  ({'W1 estimate' if is_w else 'not a W1 estimate'})", fontsize=9)
-            lines = ax.get_legend_handles_labels()
-            ax.get_legend().remove()
+            top.set_title(f"{panel}  ({'gap estimates W1' if is_w else 'gap is not a W1 estimate'})", fontsize=9)
+            top.set_ylabel("critic gap (own scale)", fontsize=8)
+            top.tick_params(labelbottom=False)
             if key:
                 m = measure(key)
-                ax2 = ax.twinx()
-                g["q"] = g[key] * m.scale
-                sns.lineplot(g, x="step", y="q", errorbar="sd", ax=ax2, color=palette[3], lw=1.6, ls="--",
-                             label=f"{m.label} (mean ± sd)")
-                ax2.set_ylabel(m.label + m.arrow, color=palette[3])
-                ax2.grid(False)  # the left axis's grid is enough
-                h2 = ax2.get_legend_handles_labels()
-                ax2.get_legend().remove()
-                lines = (lines[0] + h2[0], lines[1] + h2[1])
-            handles.update(zip(lines[1], lines[0]))
-        fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=3, fontsize=8, frameon=False,
-                   bbox_to_anchor=(0.5, -0.02))
-        fig.tight_layout(rect=(0, 0.06, 1, 1))
+                _seed_lines(bottom, g, key, red, m.label, m.scale)
+                floor = _floor(refs, g["run"]) if key == "w1_exact" else None
+                if floor is not None:
+                    bottom.axhspan(0, floor, color="#cccccc", alpha=0.6, lw=0, label="W1 noise floor (95th pct)")
+                bottom.set_ylabel(m.label + m.arrow, fontsize=8)
+            bottom.set_xlabel("generator step")
+            for ax in (top, bottom):
+                h, lbl = ax.get_legend_handles_labels()
+                handles.update(zip(lbl, h))
+        fig.tight_layout()
+        fig.legend(handles.values(), handles.keys(), loc="upper center", ncol=3, fontsize=8, frameon=False,
+                   bbox_to_anchor=(0.5, 0.0))
         m = measure(key) if key else None
-        figs.append(_save(
-            fig, out, f"1-curves-{_safe(dataset)}", f"Critic estimate and {m.label if m else 'quality'} "
-            f"against generator steps — {dataset}",
-            f"The critic's held-out estimate critic_gap = E[D(x)] − E[D(G(z))] (left axis; thin: raw, mean over "
-            f"seeds; bold: median filter over {MEDIAN_WINDOW} evaluation steps per run, then mean ± sd over seeds) "
-            + (f"and {m.label} (right axis, dashed, mean ± sd over seeds; {m.direction} is better) " if m else "")
-            + "against generator steps, finished runs only, as in Figures 3–4 of the WGAN paper "
-              "(Arjovsky et al. 2017). Only WGAN-family critics estimate W1; for the others the gap is "
-              "the quantity their critic maximizes (see the protocol).",
+        figs.append(save(
+            fig, out, f"1-curves-{dataset}", f"Critic estimate and {m.label if m else 'quality'} against generator "
+            f"steps — {dataset}",
+            "Per variant × arch, top: the critic's gap E[D(x)] − E[D(G(z))] on held-out data (blue) and on "
+            "training batches (grey, dashed); bottom: " + (f"{m.label} ({m.direction} is better)" if m else "—")
+            + ". Thin lines: each seed; bold: the mean over seeds at each step. No smoothing: these are the series "
+            "the correlation tables test. The two panels have separate axes — co-movement is not an artefact of "
+            "scaling two curves onto one box. Grey band: W1 noise floor (values inside it are indistinguishable "
+            "from a perfect generator). " + GAP_NOTE + " As in Figures 3–4 of the WGAN paper (Arjovsky et al. 2017).",
         ))
     return figs
 
 
 # -- figure 2 -----------------------------------------------------------------------------------
-def _rho_lookup(corr: pd.DataFrame) -> dict:
-    c = corr[(corr["analysis"] == "within") & (corr["stat"] == "spearman")]
-    return {(*(r[g] for g in GROUP), r["measure"]): r["estimate"] for _, r in c.iterrows()}
-
-
-def scatter(res: Results, corr: pd.DataFrame, out: Path) -> list[Figure]:
+def scatter(res: Results, verdicts: pd.DataFrame, out: Path) -> list[Figure]:
     rows, figs = _finished(res), []
-    if not len(rows) or ESTIMATE not in rows:
+    if not len(rows) or "critic_gap" not in rows:
         return figs
-    rho = _rho_lookup(corr)
+    said = {}
+    if len(verdicts):
+        v = verdicts[verdicts["estimate"] == "critic_gap"]
+        said = {(*(r[c] for c in GROUP), r["measure"]): r for _, r in v.iterrows()}
     for dataset, d in rows.groupby("dataset"):
         keys = [k for k in quality_keys(res.metric_keys()) if d[k].notna().any()]
         if not keys:
             continue
         panels = sorted(d["panel"].unique())
-        colors = dict(zip(panels, sns.color_palette("tab10" if len(panels) <= 10 else "husl", len(panels))))
-        fig, axes = _grid(len(keys), 3, 4.8, 4.0)
-        for ax, key in zip(axes, keys):
+        seeds = sorted(d["seed"].unique())
+        colors = dict(zip(seeds, sns.color_palette("tab10" if len(seeds) <= 10 else "husl", len(seeds))))
+        fig, axes = plt.subplots(len(keys), len(panels), figsize=(2.9 * len(panels), 2.6 * len(keys)),
+                                 squeeze=False)
+        for i, key in enumerate(keys):
             m = measure(key)
-            for panel in panels:
-                g = d[d["panel"] == panel]
-                g = g[np.isfinite(g[ESTIMATE]) & np.isfinite(g[key])]
-                if not len(g):
-                    continue
-                r = rho.get((*(g.iloc[0][c] for c in GROUP), key))
-                label = f"{panel}  ρ = {r:+.2f}" if r is not None and np.isfinite(r) else f"{panel}  ρ: –"
-                ax.scatter(g[ESTIMATE], g[key] * m.scale, s=14, alpha=0.75, color=colors[panel], label=label,
-                           edgecolors="none")
-            x = d[ESTIMATE].to_numpy(float)
-            x = np.abs(x[np.isfinite(x) & (x != 0)])
-            if len(x) and x.max() / max(np.percentile(x, 10), 1e-12) > 100:  # scales differ by variant
-                ax.set_xscale("symlog", linthresh=float(np.percentile(x, 10)))
-            ax.set_xlabel("critic estimate (critic_gap)")
-            ax.set_ylabel(m.label + m.arrow)
-            ax.legend(fontsize=7, framealpha=0.7, title="within-run Spearman", title_fontsize=7)
-        fig.tight_layout()
-        figs.append(_save(
-            fig, out, f"2-scatter-{_safe(dataset)}", f"Critic estimate against quality — {dataset}",
-            "Each point is one evaluation step of one finished run (all seeds), coloured by variant × arch; the "
-            "legend gives Spearman's ρ between critic_gap and the measure over these points (the 'within runs, "
-            "pooled over seeds' row of the correlation table). Where estimates differ by more than two orders "
-            "of magnitude between variants the x axis is symmetric-log (linear near zero).",
-        ))
-    return figs
-
-
-# -- representative runs for figures 3 and 4 ----------------------------------------------------
-def _representatives(res: Results) -> pd.DataFrame:
-    """Per group, the finished run with the lowest seed."""
-    runs = res.runs[res.runs["status"] == FINISHED].copy()
-    if not len(runs):
-        return runs
-    runs["panel"] = panel_labels(runs)
-    return runs.sort_values("seed").groupby(GROUP, sort=True).head(1).sort_values(["dataset", "panel"])
-
-
-def _snapshots(run_path: str, suffix: str) -> list[tuple[int, Path]]:
-    found = []
-    for p in (Path(run_path) / "samples").glob(f"step_*{suffix}"):
-        m = re.fullmatch(r"step_(\d+)" + re.escape(suffix), p.name)
-        if m:
-            found.append((int(m.group(1)), p))
-    return sorted(found)
-
-
-def _spread(items: list, k: int) -> list:
-    """k items evenly spaced over the list, always including the last."""
-    if len(items) <= k:
-        return items
-    idx = sorted({round(i * (len(items) - 1) / (k - 1)) for i in range(k)})
-    return [items[i] for i in idx]
-
-
-# -- figure 3 -----------------------------------------------------------------------------------
-def toy(res: Results, out: Path) -> list[Figure]:
-    figs = []
-    reps = _representatives(res)
-    for dataset, d in reps.groupby("dataset") if len(reps) else []:
-        table = [(r, _spread(_snapshots(r["path"], ".npz"), TOY_COLUMNS)) for _, r in d.iterrows()]
-        table = [(r, snaps) for r, snaps in table if snaps]
-        if not table:
-            continue  # not toy data, or runs from before snapshots were saved
-        from bench.plots import draw_toy  # imports torch: only when there are toy snapshots to draw
-
-        ncols = max(len(s) for _, s in table)
-        fig, axes = plt.subplots(len(table), ncols, figsize=(2.3 * ncols, 2.3 * len(table)), squeeze=False)
-        for i, (r, snaps) in enumerate(table):
-            for j in range(ncols):
+            for j, panel in enumerate(panels):
                 ax = axes[i, j]
-                if j >= len(snaps):
-                    ax.set_visible(False)
-                    continue
-                step, path = snaps[j]
-                with np.load(path) as z:
-                    draw_toy(ax, z["critic"], tuple(z["extent"]), z["real"], z["fake"], f"step {step}",
-                             colorbar=False, legend=False)
-                for artist in ax.collections:  # contours and points as pixels: a small PDF
-                    artist.set_rasterized(True)
-                ax.set_xticks([])
-                ax.set_yticks([])
+                g = d[(d["panel"] == panel) & np.isfinite(d["critic_gap"]) & np.isfinite(d[key])]
+                for seed, s in g.groupby("seed"):
+                    ax.scatter(s["critic_gap"], s[key] * m.scale, s=12, alpha=0.8, color=colors[seed],
+                               edgecolors="none", label=f"seed {seed}")
+                r = said.get((*(d.loc[d["panel"] == panel, c].iloc[0] for c in GROUP), key))
+                text = ("partial ρ " + fmt_r(r["mean"]) + f"\n{r['verdict']}") if r is not None else "no verdict"
+                ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=7,
+                        bbox={"facecolor": "white", "alpha": 0.7, "lw": 0})
+                ax.tick_params(labelsize=7)
+                if i == 0:
+                    ax.set_title(panel, fontsize=9)
+                if i == len(keys) - 1:
+                    ax.set_xlabel("critic gap (own scale)", fontsize=8)
                 if j == 0:
-                    ax.set_ylabel(f"{r['panel']}\nseed {r['seed']}", fontsize=9)
-        handles = [plt.Line2D([], [], ls="", marker="o", ms=4, color=c, label=lbl)
-                   for c, lbl in (("white", "held-out real"), ("#ff6f3c", "generated"))]
-        fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, facecolor="#440154", labelcolor="white",
-                   bbox_to_anchor=(0.5, -0.01))
-        fig.tight_layout(rect=(0, 0.03, 1, 1))
-        figs.append(_save(
-            fig, out, f"3-toy-{_safe(dataset)}", f"Samples over the critic's contours — {dataset}",
-            f"Rows: variant × arch (the finished run with the lowest seed); columns: up to {TOY_COLUMNS} evaluation "
-            "steps including the last. Colour: the critic's realness on a grid (higher = more real; scaled per "
-            "panel, as critics differ in range); white: held-out real points; orange: generated points from the "
-            "fixed latent bank. Redrawn from the samples/step_*.npz the run saved.",
-        ))
-    return figs
-
-
-# -- figure 4 -----------------------------------------------------------------------------------
-def samples(res: Results, out: Path) -> list[Figure]:
-    figs = []
-    reps = _representatives(res)
-    for dataset, d in reps.groupby("dataset") if len(reps) else []:
-        table = [(r, _snapshots(r["path"], ".png")) for _, r in d.iterrows()]
-        table = [(r, snaps[-1]) for r, snaps in table if snaps]
-        if not table:
-            continue
-        fig, axes = _grid(len(table), 3, 4.2, 3.9)
-        for ax, (r, (step, path)) in zip(axes, table):
-            ax.imshow(mpimg.imread(path))
-            ax.set_axis_off()
-            ax.set_title(f"{r['panel']}  (seed {r['seed']}, step {step})", fontsize=9)
+                    ax.set_ylabel(m.label + m.arrow, fontsize=8)
+        seen = {}
+        for ax in axes.flat:
+            seen.update({lbl: h for h, lbl in zip(*ax.get_legend_handles_labels())})
+        lbl = sorted(seen, key=lambda t: int(t.split()[-1]))  # "seed N"
+        h = [seen[k] for k in lbl]
         fig.tight_layout()
-        figs.append(_save(
-            fig, out, f"4-samples-{_safe(dataset)}", f"Final samples — {dataset}",
-            "The sample picture each variant × arch saved at its last evaluation step (the finished run with "
-            "the lowest seed), side by side: sample grids from the fixed latent bank for images; samples over "
-            "the critic's contours for toy data.",
+        fig.legend(h, lbl, title="seed", loc="upper center", ncol=min(10, len(seeds)), fontsize=7, title_fontsize=7,
+                   frameon=False, bbox_to_anchor=(0.5, 0.0))
+        figs.append(save(
+            fig, out, f"2-scatter-{dataset}", f"Critic estimate against quality, per variant — {dataset}",
+            "One panel per variant × arch (columns) and quality measure (rows); each point is one evaluation step "
+            "of one finished run, coloured by seed, so the runs behind each correlation are visible. In each panel: "
+            "the verdict's statistic for the held-out gap (mean over runs of the per-run partial Spearman ρ with "
+            "training step partialled out) and the verdict. " + GAP_NOTE,
         ))
     return figs
 
 
 # -- figure 5 -----------------------------------------------------------------------------------
-def final(res: Results, out: Path) -> list[Figure]:
+def final(res: Results, refs, flagged: set[str], out: Path) -> list[Figure]:
     figs = []
     values = per_run_values(res)
     values = values[(values["status"] == FINISHED) & np.isfinite(values["final"].astype(float))].copy()
@@ -295,30 +217,65 @@ def final(res: Results, out: Path) -> list[Figure]:
     for dataset, d in values.groupby("dataset"):
         keys = [k for k in quality_keys(res.metric_keys()) if k in set(d["measure"])]
         order = sorted(d["panel"].unique())
-        fig, axes = _grid(len(keys), 3, max(3.5, 0.75 * len(order) + 1.5), 3.6)
-        for ax, key in zip(axes, keys):
+        ncols = min(3, len(keys))
+        nrows = math.ceil(len(keys) / ncols)
+        fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                                 figsize=(max(3.5, 0.75 * len(order) + 1.5) * ncols, 3.6 * nrows))
+        for ax in axes.flat[len(keys):]:
+            ax.set_visible(False)
+        boxes = False
+        for ax, key in zip(axes.flat, keys):
             m = measure(key)
             g = d[d["measure"] == key].copy()
             g["value"] = g["final"].astype(float) * m.scale
-            sns.boxplot(g, x="panel", y="value", order=order, ax=ax, color="#dde6f0", showfliers=False, width=0.6)
-            sns.stripplot(g, x="panel", y="value", order=order, ax=ax, color="#1f3b5a", size=5, jitter=0.15)
-            ax.set_xlabel("")
+            g["x"] = g["panel"].map({p: i for i, p in enumerate(order)})
+            for i, panel in enumerate(order):
+                v = g[g["panel"] == panel]
+                if len(v) >= BOX_MIN:
+                    boxes = True
+                    ax.boxplot(v["value"], positions=[i], widths=0.5, showfliers=False, patch_artist=True,
+                               boxprops={"facecolor": "#e4ebf3", "edgecolor": "#8899aa"}, zorder=0,
+                               medianprops={"color": "#8899aa"}, whiskerprops={"color": "#8899aa"},
+                               capprops={"color": "#8899aa"})
+                mean, lo, hi = S.t_interval(v["value"].to_numpy())
+                if np.isfinite(lo):
+                    ax.errorbar(i + 0.25, mean, yerr=[[mean - lo], [hi - mean]], fmt="D", color="#b0413e", ms=4,
+                                capsize=3, label="mean, 95 % CI" if i == 0 else None)
+            jitter = np.random.default_rng(0).uniform(-0.12, 0.12, len(g))
+            bad = g["run"].isin(flagged).to_numpy()
+            ax.scatter(g["x"][~bad] + jitter[~bad], g["value"][~bad], s=22, color="#1f3b5a", label="run")
+            if bad.any():
+                ax.scatter(g["x"][bad] + jitter[bad], g["value"][bad], s=30, marker="x", color="#d2691e",
+                           label="flagged run")
+            floor = _floor(refs, g["run"]) if key == "w1_exact" else None
+            if floor is not None:
+                ax.axhspan(0, floor, color="#cccccc", alpha=0.6, lw=0, label="W1 noise floor")
+            ax.set_xticks(range(len(order)), order, rotation=35, ha="right", fontsize=8)
             ax.set_ylabel(f"final {m.label}{m.arrow}")
-            ax.tick_params(axis="x", labelrotation=35, labelsize=8)
-            for lbl in ax.get_xticklabels():
-                lbl.set_horizontalalignment("right")
+        seen = {}
+        for ax in axes.flat:
+            seen.update({lbl: h for h, lbl in zip(*ax.get_legend_handles_labels())})
         fig.tight_layout()
-        figs.append(_save(
-            fig, out, f"5-final-{_safe(dataset)}", f"Final quality over seeds — {dataset}",
-            "Each dot is one finished run's value at its last evaluation step (one per seed); boxes show the "
-            "quartiles and whiskers 1.5 × IQR over seeds. Arrows: ↓ lower is better, ↑ higher is better.",
+        fig.legend(seen.values(), seen.keys(), loc="upper center", ncol=4, fontsize=8, frameon=False,
+                   bbox_to_anchor=(0.5, 0.0))
+        figs.append(save(
+            fig, out, f"5-final-{dataset}", f"Final quality over seeds — {dataset}",
+            "Each dot is one finished run's value at its last evaluation step (crosses: runs with a negative-estimate "
+            "or collapse flag); red diamond and bar: mean and 95 % t-interval over seeds. "
+            + (f"Boxes (quartiles, whiskers 1.5 × IQR) only where a variant has at least {BOX_MIN} runs. " if boxes
+               else f"No boxes: a box of fewer than {BOX_MIN} points says nothing the dots do not. ")
+            + "Grey band: the W1 noise floor. ↓ lower is better, ↑ higher is better. These measures are computed "
+              "the same way for every variant, so they compare across variants.",
         ))
     return figs
 
 
-def all_figures(res: Results, corr: pd.DataFrame, out: Path) -> list[Figure]:
+def all_figures(res: Results, agg: pd.DataFrame, verdicts: pd.DataFrame, refs: dict[str, Reference],
+                out: Path, opts: FigureOptions, flagged: set[str] = frozenset()) -> list[Figure]:
     sns.set_theme(style="whitegrid", context="paper")
     try:
-        return [*curves(res, out), *scatter(res, corr, out), *toy(res, out), *samples(res, out), *final(res, out)]
+        return [*curves(res, refs, out), *scatter(res, verdicts, out),
+                *SF.toy(res, out, save, panel_labels, opts), *SF.samples(res, out, save, panel_labels, opts),
+                *final(res, refs, flagged, out)]
     finally:
         sns.reset_orig()

@@ -26,6 +26,7 @@ main { max-width: 1400px; margin: 0 auto; padding: 1.5rem 2rem 4rem; background:
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #d5dbe3; }
 h3 { margin-top: 1.6rem; font-size: 1.05rem; }
 .meta, .caption, figcaption { color: #4a5868; max-width: 95ch; }
+.note { border-left: 3px solid #b0413e; padding-left: .6rem; max-width: 95ch; }
 nav ul { columns: 2; padding-left: 1.2rem; }
 table.bench { border-collapse: collapse; margin: .6rem 0 1rem; font-size: 13px; }
 table.bench th, table.bench td { padding: .25rem .6rem; border-bottom: 1px solid #e3e7ec; text-align: left;
@@ -46,8 +47,9 @@ def _table_html(df: pd.DataFrame) -> str:
 
 
 def _section_table(t: Table) -> str:
+    notes = "".join(f'<p class="note">{escape(n)}</p>' for n in t.notes)
     return (f'<section id="{escape(t.name)}"><h3>{escape(t.title)}</h3>'
-            f'<p class="caption">{escape(t.caption)}</p>{_table_html(t.display)}</section>')
+            f'<p class="caption">{escape(t.caption)}</p>{_table_html(t.display)}{notes}</section>')
 
 
 def _img(path: Path) -> str:

@@ -5,8 +5,12 @@ A results folder is results/<sweep>/<run-id>/ with run.json and metrics.jsonl (s
 
     runs  one row per run: labels, status, timings, why it failed or when it diverged
     rows  one row per run x evaluation step, one column per numeric metric (the "wide" frame)
-    long  one row per run x step x metric: run labels, value, and the reason when the value is
-          missing (the frame written as runs.csv for users' own analysis)
+    long  one row per run x step x metric: run labels, value, the reason when the value is
+          missing, and where it came from (the frame written as runs.csv for users' own analysis)
+
+`bench eval` appends a second row for a step it recomputes (`recomputed: true`, only the keys it
+recomputed); the loader merges it into the run's original row of that step (`merge_recomputed`), so
+every step is one row and a run's last row is still its complete last evaluation.
 
 Runs are grouped for statistics by GROUP: data set, variant, architecture, and `setting`, a short
 hash of the run's configuration without its seed and device, so that runs trained under different
@@ -40,9 +44,18 @@ class Results:
     long: pd.DataFrame
     records: dict[str, dict]  # run -> run.json
     ignored: list[tuple[Path, str]] = field(default_factory=list)  # run folders left out, and why
+    excluded: dict[str, str] = field(default_factory=dict)  # run -> why it is left out of the statistics
 
     def metric_keys(self) -> list[str]:
         return [c for c in self.rows.columns if c not in LABELS and c != "step"]
+
+    def without(self, excluded: dict[str, str]) -> "Results":
+        """The same runs, with `excluded` runs' rows left out of every statistic (they stay in `runs`)."""
+        keep_rows = ~self.rows["run"].isin(list(excluded)) if len(self.rows) else slice(None)
+        keep_long = ~self.long["run"].isin(list(excluded)) if len(self.long) else slice(None)
+        return Results(self.runs, self.rows[keep_rows].reset_index(drop=True),
+                       self.long[keep_long].reset_index(drop=True), self.records, self.ignored,
+                       {**self.excluded, **excluded})
 
 
 def find_runs(folders: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -102,6 +115,45 @@ def _numeric(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+PROVENANCE_KEYS = ("step", "recomputed", "recomputed_at", "missing")
+
+
+def merge_recomputed(rows: list[dict]) -> tuple[list[dict], dict[int, dict[str, str]]]:
+    """One row per step: a row `bench eval` appended (`recomputed: true`) is merged into the row of
+    the same step written during training. Its values override the original ones; a key it could not
+    compute (null) does not erase an original value. Returns the merged rows in step order and, per
+    step, {key: "bench eval <recomputed_at>"} for every value that came from a recomputation."""
+    merged: dict[int, dict] = {}
+    source: dict[int, dict[str, str]] = {}
+    for row in rows:
+        step = int(row["step"])
+        if not row.get("recomputed") or step not in merged:
+            merged[step] = dict(row)
+            if row.get("recomputed"):
+                source[step] = {k: f"bench eval {row.get('recomputed_at', '')}".strip() for k in row
+                                if k not in PROVENANCE_KEYS}
+            continue
+        base = merged[step]
+        said = f"bench eval {row.get('recomputed_at', '')}".strip()
+        missing = dict(base.get("missing") or {})
+        for k, v in row.items():
+            if k in PROVENANCE_KEYS:
+                continue
+            if v is None and base.get(k) is not None:
+                continue  # the recomputation failed where training succeeded: keep the original value
+            base[k] = v
+            source.setdefault(step, {})[k] = said
+            if v is None and (row.get("missing") or {}).get(k):
+                missing[k] = row["missing"][k]
+            else:
+                missing.pop(k, None)
+        if missing:
+            base["missing"] = missing
+        else:
+            base.pop("missing", None)
+    return [merged[s] for s in sorted(merged)], source
+
+
 def load(folders: list[Path]) -> Results:
     paths, ignored = find_runs(folders)
     names = [f"{p.parent.name}/{p.name}" for p in paths]
@@ -117,7 +169,7 @@ def load(folders: list[Path]) -> Results:
             "dataset": cfg["dataset"], "variant": cfg["variant"], "arch": cfg["arch"], "setting": _setting(cfg),
             "seed": cfg["seed"], "status": _status(path, record),
         }
-        metric_rows = read_jsonl(path / METRICS)
+        metric_rows, recomputed = merge_recomputed(read_jsonl(path / METRICS))
         timings = record.get("timings") or {}
         runs.append({
             **labels,
@@ -130,17 +182,21 @@ def load(folders: list[Path]) -> Results:
             "diverged_at_step": record.get("diverged_at_step"),
             "diverged_why": (record.get("divergence") or {}).get("reason"),  # bench.divergence
             "error": record.get("error"),
+            "recomputed": sum(len(v) for v in recomputed.values()),  # values `bench eval` replaced or added
             "path": str(path),
         })
         for row in metric_rows:
+            step = int(row["step"])
             missing = row.get("missing") or {}
             values = {k: float(v) for k, v in row.items() if _numeric(v) and k != "step"}
             values.update({k: float("nan") for k, v in row.items() if v is None})
-            rows.append({**labels, "step": int(row["step"]), **values})
+            rows.append({**labels, "step": step, **values})
+            came = recomputed.get(step, {})
             for k, v in values.items():
                 reason = missing.get(k) or (missing.get("*") if pd.isna(v) else None) or ""
-                long.append({**labels, "step": int(row["step"]), "metric": k, "value": v, "missing": reason})
+                long.append({**labels, "step": step, "metric": k, "value": v, "missing": reason,
+                             "source": came.get(k, "run")})
     runs_df = pd.DataFrame(runs).sort_values(["dataset", "variant", "arch", "setting", "seed", "run"], kind="stable")
     rows_df = pd.DataFrame(rows, columns=[*LABELS, "step"] if not rows else None)
-    long_df = pd.DataFrame(long, columns=[*LABELS, "step", "metric", "value", "missing"])
+    long_df = pd.DataFrame(long, columns=[*LABELS, "step", "metric", "value", "missing", "source"])
     return Results(runs_df.reset_index(drop=True), rows_df, long_df, records, ignored)

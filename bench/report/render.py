@@ -4,10 +4,13 @@ Markdown tables come from pandas' to_markdown (tabulate), LaTeX from pandas' Sty
 booktabs rules; both escape what they print. CSV files hold numbers, not formatted strings:
 
     runs.csv         the long frame: one row per run x evaluation step x metric, with run labels,
-                     status, value, and the reason when a value is missing
+                     status, value, the reason when a value is missing, and its source (the run, or
+                     the `bench eval` that recomputed it)
     evals.csv        the wide frame: one row per run x evaluation step, one column per metric
-    run_list.csv     one row per run: labels, status, steps, timings, error, folder
-    status.csv, quality_final.csv, quality_best.csv, corr_within.csv, corr_diff.csv, corr_across.csv
+    corr_runs.csv    every per-run correlation (run x estimate x measure x analysis x statistic)
+    run_list.csv     one row per run: labels, status, steps, timings, error, sanity flags, folder
+    verdicts.csv, status.csv, quality_final.csv, quality_best.csv, pairwise.csv, corr_summary.csv,
+    corr_across.csv, floor.csv
                      the numbers behind each table
 """
 
@@ -18,17 +21,19 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from bench.report.build import Report, Table
 
-CSV_NAMES = {"status": "status.csv", "final": "quality_final.csv", "best": "quality_best.csv",
-             "corr_within": "corr_within.csv", "corr_diff": "corr_diff.csv", "corr_across": "corr_across.csv",
-             "runs": "run_list.csv"}
+CSV_NAMES = {"verdict": "verdicts.csv", "status": "status.csv", "final": "quality_final.csv",
+             "best": "quality_best.csv", "pairwise": "pairwise.csv", "corr_detail": "corr_summary.csv",
+             "corr_across": "corr_across.csv", "floor": "floor.csv", "runs": "run_list.csv"}
 
 # Characters the tables use, and their LaTeX (text-mode safe) spelling.
 LATEX_SYMBOLS = {"±": r"$\pm$", "↓": r"$\downarrow$", "↑": r"$\uparrow$", "ρ": r"$\rho$", "τ": r"$\tau$",
-                 "Δ": r"$\Delta$", "−": "$-$", "–": "--", "—": "---", "·": r"$\cdot$", "×": r"$\times$", "≥": r"$\geq$"}
+                 "Δ": r"$\Delta$", "−": "$-$", "–": "--", "—": "---", "·": r"$\cdot$", "×": r"$\times$",
+                 "≥": r"$\geq$", "≤": r"$\leq$", "α": r"$\alpha$", "†": r"\dag{}"}
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                  "<": r"\textless{}", ">": r"\textgreater{}"}
@@ -44,7 +49,7 @@ def _write(path: Path, text: str) -> None:
 def write_csv(report: Report, out: Path) -> list[Path]:
     res = report.results
     written = []
-    for name, frame in [("runs.csv", res.long), ("evals.csv", res.rows)] + [
+    for name, frame in [("runs.csv", res.long), ("evals.csv", res.rows), ("corr_runs.csv", report.per_run)] + [
         (CSV_NAMES[t.name], t.data) for t in report.tables
     ]:
         path = out / name
@@ -64,13 +69,14 @@ def markdown_table(table: Table) -> str:
         return "_(no rows)_"
     df = table.display.map(_md_cell)
     df.columns = [_md_cell(c) for c in df.columns]
-    return df.to_markdown(index=False)
+    return df.to_markdown(index=False, disable_numparse=True)  # keep the precision each cell was given
 
 
 def write_markdown(report: Report, out: Path, title: str) -> Path:
     parts = [f"# {title}", ""]
     for t in report.tables:
         parts += [f"## {t.title}", "", t.caption, "", markdown_table(t), ""]
+        parts += [*(f"> {n}" for n in t.notes), ""] if t.notes else []
     if report.figures:
         parts += ["## Figures", ""]
         for f in report.figures:
@@ -95,7 +101,8 @@ def latex_table(table: Table) -> str:
     df = table.display.map(latex_text) if len(table.display) else table.display
     df.columns = [latex_text(c) for c in df.columns]
     body = df.style.hide(axis="index").to_latex(
-        hrules=True, caption=latex_text(table.caption), label=f"tab:bench-{table.name.replace('_', '-')}",
+        hrules=True, caption=latex_text(" ".join([table.caption, *table.notes])),
+        label=f"tab:bench-{table.name.replace('_', '-')}",
         position_float="centering", environment="table",
     )
     return body
@@ -124,4 +131,6 @@ def print_tables(report: Report, names: list[str], console: Console | None = Non
         if not len(t.display):
             rt.add_row(*(["(none)"] + [""] * (len(t.display.columns) - 1)))
         console.print(rt)
+        for note in t.notes:
+            console.print(f"[bold]{escape(note)}[/bold]")
         console.print()

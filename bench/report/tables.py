@@ -1,8 +1,10 @@
-"""The report's tables as tidy pandas frames (numbers) and display frames (formatted strings).
+"""Run-level tables (status counts, each run's final and best values, the run list) and the number
+formatting every table shares.
 
-Means and standard deviations are over the finished (`done`) runs of a group, one value per seed;
-runs still running, interrupted, diverged or failed are counted in the runs table and never
-averaged in. std is the sample standard deviation (ddof = 1); with one run it is missing.
+Statistics use finished (`done`) runs only; runs still running, interrupted, diverged or failed are
+counted in the runs table and never averaged in. Numbers print with consistent precision: a value
+with an interval gets two significant digits of the interval's half-width and the same decimals for
+the value (`fmt_ci`); correlations always two decimals with a sign (`fmt_r`).
 """
 
 from __future__ import annotations
@@ -12,23 +14,36 @@ import math
 import numpy as np
 import pandas as pd
 
-from bench.report.correlation import ANALYSES
 from bench.report.load import FINISHED, GROUP, STATUSES, Results
 from bench.report.measures import measure, quality_keys
 
 # -- numbers ---------------------------------------------------------------------------------------
 
 
-def status_counts(res: Results) -> pd.DataFrame:
-    """Per group: runs by status, and steps/s over the finished runs."""
+FLAG_COLUMNS = {"negative": "negative W", "collapse": "collapsed", "floor": "at W1 floor"}
+
+
+def status_counts(res: Results, flags: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per group: runs by status, finished runs by sanity flag (bench.report.flags) and how many of
+    them --exclude-flagged left out, and steps/s over the finished runs."""
     runs = res.runs
     counts = pd.crosstab([runs[c] for c in GROUP], runs["status"]).reindex(columns=STATUSES, fill_value=0)
+    total = counts.sum(axis=1)
+    if flags is not None:
+        f = runs[["run", *GROUP, "status"]].merge(flags, on="run", how="left")
+        f = f[f["status"] == FINISHED]
+        f["excluded"] = f["run"].isin(list(res.excluded))
+        per = f.groupby(GROUP)[[*FLAG_COLUMNS, "excluded"]].sum()
+        counts = counts.join(per.astype(int), how="left").fillna(0)
     done = runs[runs["status"] == FINISHED]
     sps = done.groupby(GROUP)["steps_per_s"].agg(["mean", "std", "count"])
     sps.columns = ["steps_per_s_mean", "steps_per_s_std", "steps_per_s_n"]
     out = counts.join(sps, how="left")
-    out.insert(0, "runs", counts.sum(axis=1))
+    out.insert(0, "runs", total)
     out["steps_per_s_n"] = out["steps_per_s_n"].fillna(0).astype(int)
+    for c in ["runs", *STATUSES, *FLAG_COLUMNS, "excluded"]:
+        if c in out:
+            out[c] = out[c].fillna(0).astype(int)
     return out.reset_index()
 
 
@@ -55,32 +70,49 @@ def per_run_values(res: Results) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def quality_summary(res: Results) -> pd.DataFrame:
-    """Per group x measure x (final | best): mean, std and n over finished runs with a finite value."""
-    values = per_run_values(res)
-    values = values[values["status"] == FINISHED]
-    out = []
-    for (*group, key), g in values.groupby([*GROUP, "measure"], sort=False):
-        for which in ("final", "best"):
-            v = g[which].to_numpy(float)
-            v = v[np.isfinite(v)]
-            out.append({**dict(zip(GROUP, group)), "measure": key, "direction": measure(key).direction or "",
-                        "which": which, "mean": v.mean() if len(v) else np.nan,
-                        "std": v.std(ddof=1) if len(v) > 1 else np.nan, "n": len(v)})
-    cols = [*GROUP, "measure", "direction", "which", "mean", "std", "n"]
-    order = {k: i for i, k in enumerate(quality_keys(res.metric_keys()))}
-    df = pd.DataFrame(out, columns=cols)
-    return df.sort_values([*GROUP, "measure", "which"], key=lambda s: s.map(order) if s.name == "measure" else s,
-                          kind="stable").reset_index(drop=True)
-
-
 # -- formatting ------------------------------------------------------------------------------------
 
 
-def fmt(x, digits: int = 4) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, (float, np.floating)) and not math.isfinite(x))
+
+
+def fmt(x, digits: int = 3) -> str:
+    """A lone number: `digits` significant digits."""
+    return "–" if _missing(x) else f"{x:.{digits}g}"
+
+
+def decimals(spread: float) -> int:
+    """Decimals that show two significant digits of `spread` (0 to 6)."""
+    if _missing(spread) or spread <= 0:
+        return 3
+    return int(min(6, max(0, 1 - math.floor(math.log10(spread)))))
+
+
+def fmt_ci(mean, low, high, scale: float = 1.0) -> str:
+    """'mean [low, high]' with the decimals of two significant digits of the half-width; a lone mean
+    (3 significant digits) when there is no interval."""
+    if _missing(mean):
         return "–"
-    return f"{x:.{digits}g}"
+    if _missing(low) or _missing(high):
+        return fmt(mean * scale)
+    if high == low:  # every seed the same value
+        return f"{fmt(mean * scale)} [{fmt(low * scale)}, {fmt(high * scale)}]"
+    d = decimals((high - low) * scale / 2)
+    return f"{mean * scale:.{d}f} [{low * scale:.{d}f}, {high * scale:.{d}f}]"
+
+
+def fmt_r(r, low=None, high=None) -> str:
+    """A correlation: two decimals with a sign, and its interval when there is one."""
+    if _missing(r):
+        return "–"
+    return f"{r:+.2f}" + ("" if _missing(low) or _missing(high) else f" [{low:+.2f}, {high:+.2f}]")
+
+
+def fmt_p(p) -> str:
+    if _missing(p):
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _index_cols(df: pd.DataFrame) -> list[str]:
@@ -96,79 +128,21 @@ def status_display(counts: pd.DataFrame) -> pd.DataFrame:
     for s in STATUSES:
         if s == FINISHED or counts[s].sum():
             out[s] = counts[s]
+    for c, label in FLAG_COLUMNS.items():
+        if c in counts:
+            out[label] = counts[c]
+    if "excluded" in counts and counts["excluded"].sum():
+        out["excluded"] = counts["excluded"]
     out["steps/s"] = [
-        "–" if n == 0 else fmt(m, 3) + ("" if n < 2 else f" ± {fmt(s, 2)}")
+        "–" if n == 0 else (fmt(m) if n < 2 else f"{m:.{decimals(s)}f} ± {s:.2g}")
         for m, s, n in zip(counts["steps_per_s_mean"], counts["steps_per_s_std"], counts["steps_per_s_n"])
     ]
     return out.reset_index(drop=True)
 
 
-def _cell(mean, std, n, expected, scale) -> str:
-    if n == 0:
-        return "–"
-    text = fmt(mean * scale) + (f" ± {fmt(std * scale, 2)}" if n > 1 else "")
-    return text + (f" (n={n})" if n != expected else "")
-
-
-def quality_display(summary: pd.DataFrame, counts: pd.DataFrame, which: str) -> pd.DataFrame:
-    """Rows: groups; columns: measures; cells: mean ± std over finished runs (n shown when it differs)."""
-    idx = _index_cols(counts)
-    done = counts.set_index(GROUP)[FINISHED]
-    s = summary[summary["which"] == which]
-    keys = list(dict.fromkeys(s.loc[s["n"] > 0, "measure"]))  # a measure no finished run has: no column
-    if which == "best":
-        keys = [k for k in keys if measure(k).direction]
-    rows = []
-    for group, g in s.groupby(GROUP, sort=True):
-        expected = int(done.get(group, 0))
-        row = dict(zip(GROUP, group))
-        row["n"] = expected
-        by_key = g.set_index("measure")
-        for key in keys:
-            m = measure(key)
-            if key in by_key.index:
-                r = by_key.loc[key]
-                row[m.label + m.arrow] = _cell(r["mean"], r["std"], int(r["n"]), expected, m.scale)
-            else:
-                row[m.label + m.arrow] = "–"
-        rows.append(row)
-    cols = [*idx, "n", *[measure(k).label + measure(k).arrow for k in keys]]
-    return pd.DataFrame(rows, columns=[*GROUP, "n", *cols[len(idx) + 1:]])[cols]
-
-
-def corr_display(corr: pd.DataFrame, analysis: str) -> pd.DataFrame:
-    """Rows: group x measure; columns: rho [95 % CI], tau [95 % CI], n (and k for across runs)."""
-    assert analysis in ANALYSES
-    c = corr[corr["analysis"] == analysis]
-    idx = _index_cols(c) if len(c) else [g for g in GROUP if g != "setting"]
-    rows = []
-    for (*group, key), g in c.groupby([*GROUP, "measure"], sort=False):
-        m = measure(key)
-        row = {**dict(zip(GROUP, group)), "measure": f"{m.label}{m.arrow}", "tracks if": m.tracks_sign}
-        notes = []
-        for stat, sym in (("spearman", "ρ"), ("kendall", "τ")):
-            r = g[g["stat"] == stat].iloc[0]
-            est = r["estimate"]
-            if est is None or pd.isna(est):
-                row[sym] = "–"
-            elif r["ci_low"] is None or pd.isna(r["ci_low"]):
-                row[sym] = f"{est:+.2f}"
-            else:
-                row[sym] = f"{est:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
-            if r["reason"] and r["reason"] not in notes:
-                notes.append(r["reason"])
-        row["n"] = int(g["n"].iloc[0])
-        if analysis == "across":
-            k = g["k"].iloc[0]
-            row["steps"] = "–" if k is None or pd.isna(k) else int(k)
-        row["note"] = "; ".join(notes)
-        rows.append(row)
-    cols = [*idx, "measure", "tracks if", "ρ", "τ", "n", *(["steps"] if analysis == "across" else []), "note"]
-    return pd.DataFrame(rows, columns=[*GROUP, *cols[len(idx):]])[cols] if rows else pd.DataFrame(columns=cols)
-
-
-def runs_display(res: Results) -> pd.DataFrame:
-    """Every run with its status, so failed, diverged and unfinished runs are visible by name."""
+def runs_display(res: Results, flags: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every run with its status and sanity flags, so failed, diverged, unfinished and suspect runs
+    are visible by name."""
     r = res.runs
     why = []
     for _, row in r.iterrows():
@@ -182,9 +156,16 @@ def runs_display(res: Results) -> pd.DataFrame:
             why.append("stopped without finishing (no process holds it); `bench run` again resumes it")
         else:
             why.append("")
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "run": r["run"], "status": r["status"],
         "step": [f"{'–' if pd.isna(a) else int(a)} / {'–' if pd.isna(b) else int(b)}"
                  for a, b in zip(r["last_step"], r["steps"])],
-        "steps/s": [fmt(v, 3) for v in r["steps_per_s"]], "device": r["device"], "note": why,
+        "steps/s": [fmt(v) for v in r["steps_per_s"]], "device": r["device"], "note": why,
     })
+    if flags is not None:
+        said = dict(zip(flags["run"], flags["flags"]))
+        out["flags"] = [said.get(run, "") + (" (excluded: --exclude-flagged)" if run in res.excluded else "")
+                        for run in r["run"]]
+    if "recomputed" in r and r["recomputed"].fillna(0).sum():
+        out["bench eval"] = [f"{int(n)} values" if n else "" for n in r["recomputed"].fillna(0)]
+    return out

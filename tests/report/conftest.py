@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import run_cli as bench
 from .report_tree import write_tree
+from .verdict_tree import write_verdict_tree
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +24,9 @@ def report(tree, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     proc = bench("report", str(tree), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return out, proc
+
+
+@pytest.fixture(scope="session")
+def truth(tmp_path_factory) -> Path:
+    """The results tree whose verdicts are known (verdict_tree.py)."""
+    return write_verdict_tree(tmp_path_factory.mktemp("truth"))
