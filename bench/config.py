@@ -176,6 +176,7 @@ def plan_runs(
     tf32: bool = False,
     ckpt_every: int = 0,
     ckpt_every_s: float = 600.0,
+    keep_checkpoints: str = "last",
     extractor: str = "classifier",
     inception_weights: str | None = None,
     w_indep_steps: int | None = None,
@@ -215,7 +216,7 @@ def plan_runs(
     # how the runs execute (--compile, --pack, --tf32; bench.speed), checked before anything is written
     speed = Speed(compile=compile, pack=pack, tf32=tf32)
     check_speed(speed, device, variant_classes)
-    ckpt = make_policy(ckpt_every, ckpt_every_s)  # --ckpt-every, --ckpt-every-s (bench.checkpoint)
+    ckpt = make_policy(ckpt_every, ckpt_every_s, keep_checkpoints)  # --ckpt-every(-s), --keep-checkpoints
     # how the runs are measured (bench.eval_options): checked here too, knobs from the preset
     evaluation = resolve_evaluation(preset, extractor, inception_weights, w_indep_steps, n_modes)
 

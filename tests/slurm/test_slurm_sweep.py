@@ -124,7 +124,7 @@ def test_interrupted_run_requeues_resumes_and_matches_an_uninterrupted_run(sweep
 def test_resubmitting_a_finished_sweep_submits_nothing(sweeps):
     before = read_jsonl(sweeps.three / "jobs.jsonl")
     out = bench("sweep", *TOY, "--seeds", "0-2", "--name", "three", "--results", str(sweeps.root))
-    assert "submitting 0 runs as one SLURM job array (3 finished or queued: left alone)" in out
+    assert "submitting 0 runs as one SLURM job array (3 finished, running or queued: left alone)" in out
     assert out.count("skip     ") == 3
     assert read_jsonl(sweeps.three / "jobs.jsonl") == before
     assert "submitted job array" not in out
