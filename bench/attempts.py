@@ -1,8 +1,8 @@
 """A run's attempts: every process (and SLURM job) that trained it, in its run.json.
 
     "attempts": [{"job": "14_4", "host": "node7", "pid": 1234, "requeues": 0,
-                  "started_at": "...", "resumed_from_step": null,
-                  "ended_at": "...", "ended": "interrupted by USR2 (...)"}, ...]
+                  "started_at": "...", "started_ts": 1795988394.685, "resumed_from_step": null,
+                  "ended_at": "...", "ended_ts": ..., "ended": "interrupted by USR2 (...)"}, ...]
 
 A process adds its attempt when it starts training and says how it ended when it stops (done,
 diverged, interrupted by a signal, failed with an error). A process killed without a chance to write
@@ -47,7 +47,7 @@ def begin(previous: dict | None, resumed_from_step: int | None) -> list[dict]:
         attempts[-1].update(verdict(attempts[-1]))
     attempts.append({"job": this_job(), "host": socket.gethostname(), "pid": os.getpid(),
                      "requeues": int(os.environ.get("SLURM_RESTART_COUNT") or 0), "started_at": now(),
-                     "resumed_from_step": resumed_from_step})
+                     "started_ts": round(time.time(), 3), "resumed_from_step": resumed_from_step})
     return attempts
 
 
@@ -55,7 +55,7 @@ def end(record: dict, how: str) -> None:
     """Close this process's attempt (the last one) in `record`."""
     attempts = record.get("attempts") or []
     if attempts:
-        attempts[-1].update(ended_at=now(), ended=how)
+        attempts[-1].update(ended_at=now(), ended_ts=round(time.time(), 3), ended=how)
 
 
 def verdict(attempt: dict) -> dict:

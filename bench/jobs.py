@@ -139,7 +139,9 @@ class TrainJob(submitit.helpers.Checkpointable):
             unfinished = any(r.status == "interrupted" for _, r in results) or \
                 len(results) < sum(len(p) for p in packs)
             if stop.requested and not stop.requeue:
-                print(f"bench: stopped by {stop.why}; not requeued", flush=True)
+                print(f"bench: stopped by {stop.why}; the job does not requeue itself (scontrol requeue and "
+                      f"requeueing preemptions put it back in the queue; after scancel, submit the sweep again)",
+                      flush=True)
             elif unfinished and stop.requeue:
                 stop.forward()  # requeues and exits the process (submitit's handler)
         out = [{"run_id": r.run_id, "status": r.status, "path": str(r.path)} for _, r in results]

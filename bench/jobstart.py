@@ -4,9 +4,9 @@ submitit starts a job with `python -m submitit.core._submit FOLDER`, which impor
 (torch, the metrics: seconds) and only then installs its signal handlers. A USR2 (the time-limit or
 preemption warning) or a SIGTERM (scancel, `scontrol requeue`, preemption) arriving meanwhile met the
 default action and killed the job without a requeue (`srun: error: task 0: User defined signal 2`).
-bench.submit starts jobs with `python -m bench.jobstart FOLDER` instead: it notes those signals
-before importing anything heavy, then hands over to submitit; bench.jobs.StopRequest reads the notes
-(`early()`) when the run starts and acts on them as on a signal during training.
+bench.executors starts jobs with `python SNAPSHOT/bench/jobstart.py FOLDER` instead: it notes those
+signals before importing anything heavy, then hands over to submitit; bench.jobs.StopRequest reads
+the notes (`early()`) when the run starts and acts on them as on a signal during training.
 """
 
 from __future__ import annotations
@@ -43,7 +43,12 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    # Run through the importable module, so that bench.jobs finds the notes under bench.jobstart.
+    import sys
+
+    # Run as a script: sys.path[0] is this file's folder (bench/ itself), which must not shadow
+    # top-level packages; bench comes from PYTHONPATH (the snapshot). Run through the importable
+    # module, so that bench.jobs finds the notes under bench.jobstart.
+    del sys.path[0]
     from bench.jobstart import main as _main
 
     _main()

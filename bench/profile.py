@@ -85,7 +85,7 @@ class Profile:
             )
         return {k: v for k, v in params.items() if v is not None}
 
-    def describe(self) -> str:
+    def describe(self, executor: str = "slurm") -> str:
         parts = [f"profile {self.name}: partition {self.partition or '(default)'}",
                  f"{self.cpus_per_task} cpu", f"{self.gpus_per_task} gpu",
                  f"mem {str(self.mem_gb) + ' GB' if self.mem_gb else '(default)'}",
@@ -93,9 +93,10 @@ class Profile:
         for key in ("account", "qos", "constraint", "array_parallelism"):
             if getattr(self, key) is not None:
                 parts.append(f"{key} {getattr(self, key)}")
-        if self.runs_per_task > 1:
-            parts.append(f"{self.runs_per_task} runs per task")
-        parts.append(f"max_retries {self.max_retries}")
+        if executor == "slurm":
+            if self.runs_per_task > 1:
+                parts.append(f"{self.runs_per_task} runs per task")
+            parts.append(f"max_retries {self.max_retries}")
         if self.sbatch:
             parts.append("sbatch " + " ".join(f"--{k}={v}" for k, v in self.sbatch.items()))
         return ", ".join(parts)

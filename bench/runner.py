@@ -504,6 +504,7 @@ def start_record(cfg: RunConfig, trainer: Trainer, config: dict, action: str, pr
                   "pack": 1},
         **environment(),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "step": trainer.step,  # where it starts (resumes); updated at every checkpoint
         "resumed_from_step": resumed_from,  # the latest resume; every one is in attempts
         "attempts": attempts.begin(previous, resumed_from),  # every process that trained it (bench.attempts)
         "checkpoint_every": {"steps": cfg.ckpt.every_steps, "seconds": cfg.ckpt.every_s},

@@ -31,7 +31,6 @@ from bench.store import LOCK, RUN_JSON, _alive, read_json, read_jsonl
 STATES = ("pending", "running", "done", "failed", "diverged", "interrupted")
 SWEEP_JSON = "sweep.json"
 JOBS_JSONL = "jobs.jsonl"
-FRESH_S = 120  # a job neither squeue nor sacct knows is taken as just submitted for this long
 READ = object()  # run_state's holder: read the lock file
 
 
@@ -129,8 +128,6 @@ def run_state(path: Path, record: dict | None, job: dict | None, tasks: dict[str
         if job.get("task_runs", 1) > 1 and status != "running":
             return out("pending", "waiting for the other runs of its job", held=True)
         return out("running", "starting" if status != "running" else "training", held=True)
-    if task is not None and task.state == "UNKNOWN" and time.time() - job.get("submitted_ts", 0) < FRESH_S:
-        return out("pending", "submitted, not yet known to the scheduler", held=True)
     return _from_record(out, record, task, holder, job)
 
 

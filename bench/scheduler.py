@@ -95,7 +95,11 @@ def resolve(job_id: str, live: dict[str, Task], acct: tuple[dict[str, Task], lis
     """The one state of a task: squeue's line, else sacct's own line, else a final range record."""
     own, ranges = acct
     if job_id in live:
-        return live[job_id]
+        task = live[job_id]
+        if task.ended and job_id in own:  # recently ended: squeue's state, sacct's exit code and end time
+            return Task(task.job_id, task.state, task.reason, task.node, own[job_id].exit_code, own[job_id].end,
+                        "squeue")
+        return task
     if job_id in own:
         return own[job_id]
     for members, task in ranges:

@@ -223,9 +223,8 @@ def wait_for(folder: Path, echo, poll_s: float = 2.0) -> None:
     last = None
     while True:
         jobs = [j for j in all_jobs(folder) if j.get("executor") == "slurm"]
-        fresh = {j["job_id"] for j in jobs if time.time() - j.get("submitted_ts", 0) < 60}
-        tasks = scheduler.query({j["job_id"] for j in jobs})
-        active = sorted(i for i, t in tasks.items() if t.live or (t.state == "UNKNOWN" and i in fresh))
+        tasks = scheduler.query({j["job_id"] for j in jobs})  # squeue holds a job from its submission on
+        active = sorted(i for i, t in tasks.items() if t.live)
         retries = len(read_jsonl(folder / RETRY_JOBS))
         summary = f"{len(tasks) - len(active)}/{len(tasks)} jobs ended" + (
             f" ({retries} retry job{'s' if retries != 1 else ''} so far)" if retries else "")

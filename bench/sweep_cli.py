@@ -70,7 +70,7 @@ def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, bat
     of the code taken at submission. Follow a sweep with `bench status RESULTS/NAME`, stop it with
     `bench cancel RESULTS/NAME`.
     """
-    from bench.config import parse_sets
+    from bench.config import parse_seeds, parse_sets
     from bench.profile import load_profile
     from bench import snapshot
     from bench.status import write_sweep
@@ -79,6 +79,8 @@ def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, bat
     from bench.submit import run_debug, run_local, submit_slurm, triage, wait_for
     from bench.sweep import load_sweep_file, plan, spec_from_mapping
 
+    if seeds is not None:
+        parse_seeds(seeds)  # a bad --seeds flag is named as the flag, not as a key of the sweep file
     values = load_sweep_file(sweep_file) if sweep_file else {}
     flags = {"variants": variants, "archs": archs, "datasets": datasets, "seeds": seeds, "schedule": schedule,
              "steps": steps, "batch_size": batch_size, "evals": evals, "device": device, "name": name, **speed,
@@ -111,7 +113,7 @@ def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, bat
     click.echo(f"{'would submit' if dry_run else 'submitting'} {_n(len(todo), 'run')} {how}"
                + (f" ({skipped} finished, running or queued: left alone)" if skipped else ""))
     if executor != "debug":
-        click.echo(f"resources: {resources.describe()}")
+        click.echo(f"resources: {resources.describe(executor)}")
     if dry_run or not todo:
         return
     if executor == "slurm" and not shutil.which("sbatch"):
