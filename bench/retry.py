@@ -1,4 +1,5 @@
-"""Automatic retries of array tasks that ended OUT_OF_MEMORY, NODE_FAIL or PREEMPTED.
+"""Automatic retries of array tasks that ended OUT_OF_MEMORY, NODE_FAIL or PREEMPTED (to_retry says how a
+preempted task that saved its checkpoint in its grace time is recognised).
 
 Those ends say nothing against the run itself (a node died, another job took the node, a peak of
 memory on a busy node), and the run resumes exactly from its checkpoint, so they are worth a second
@@ -63,15 +64,31 @@ def submit_watch(folder: Path, array: str, tasks: list, profile: Profile, code: 
 
 def to_retry(folder: Path, array: str) -> dict[str, str]:
     """run id -> how its task ended, for the unfinished runs of `array` (not submitted again since)
-    whose task ended OUT_OF_MEMORY, NODE_FAIL or PREEMPTED."""
+    whose task ended OUT_OF_MEMORY, NODE_FAIL or PREEMPTED.
+
+    A task preempted with PreemptMode=CANCEL gets SIGTERM and GraceTime seconds: a run saves its
+    checkpoint and the job exits, so SLURM records COMPLETED (or FAILED), not PREEMPTED, which it
+    keeps for jobs killed at the end of the grace time. A task that ended so while one of its runs
+    was interrupted by SIGTERM was therefore preempted: scancel would have left CANCELLED, and
+    scontrol requeue would have left the job in the queue."""
     mine = {rid: r for rid, r in latest_jobs(folder).items() if r.get("array") == array}
     tasks = scheduler.query({r["job_id"] for r in mine.values()})
-    out = {}
+    records = {rid: read_record(folder / rid) or {} for rid in mine}
+    ended = {}
     for rid, r in mine.items():
         state = tasks[r["job_id"]].state
-        if state in scheduler.RETRYABLE and (read_record(folder / rid) or {}).get("status") not in ("done", "diverged"):
-            out[rid] = state
-    return out
+        if state in scheduler.RETRYABLE:
+            ended[r["job_id"]] = state
+        elif state in ("COMPLETED", "FAILED") and _stopped_by_sigterm_in(records[rid], r["job_id"]):
+            ended[r["job_id"]] = f"{state} after SIGTERM: preempted"
+    return {rid: ended[r["job_id"]] for rid, r in mine.items()
+            if r["job_id"] in ended and records[rid].get("status") not in ("done", "diverged")}
+
+
+def _stopped_by_sigterm_in(record: dict, job: str) -> bool:
+    attempts = record.get("attempts") or []
+    return record.get("status") == "interrupted" and str(record.get("interrupted_by", "")).startswith("SIGTERM") \
+        and bool(attempts) and attempts[-1].get("job") == job
 
 
 def retry_array(folder: Path, array: str, profile: Profile, code: Path, retry: int) -> list[str]:

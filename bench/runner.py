@@ -454,8 +454,8 @@ def checkpoint(trainer: Trainer, ckpts: Checkpoints, run: RunDir, record: dict) 
 
 def write_last_words(run: RunDir, record: dict, ckpts: Checkpoints, failed: bool) -> None:
     """Record an interruption or failure in run.json and say on stderr how the run goes on. The disk
-    that just failed may refuse this write too: then run.json keeps saying "running", which readers
-    of a run without a live lock take as interrupted (bench.report, bench status)."""
+    that just failed may refuse this write too: then run.json keeps saying "running", which
+    bench.runstate (bench status, bench report) reads as interrupted once no live process holds it."""
     try:
         run.write(record)
     except OSError:

@@ -48,14 +48,14 @@ def print_status(folder: Path, listed: set[str]) -> None:
             continue
         ex = g.example
         click.echo(f"{'':20}e.g. {ex.run_id}  {ex.detail}".rstrip())
-        if ex.log is not None and g.state in ("failed", "interrupted", "pending"):
+        if ex.log is not None and ex.log.exists() and g.state in ("failed", "interrupted"):
             click.echo(f"{'':20}log: {shown(ex.log)}")
     _retry_jobs(folder)
 
 
 def _run_lines(s, tail, log_lines: bool) -> None:
     click.echo(f"{'':20}{s.run_id}  {s.detail}".rstrip())
-    if log_lines and s.log is not None:
+    if log_lines and s.log is not None and s.log.exists():
         click.echo(f"{'':24}log: {shown(s.log)}")
         for line in tail(s.log, 3):
             click.echo(f"{'':24}| {line}")
