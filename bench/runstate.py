@@ -18,7 +18,6 @@ runs by it, and a `detail` that is this run's own (job, step, attempt).
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 from dataclasses import dataclass
@@ -254,9 +253,3 @@ def label(path: Path, record: dict) -> str:
             pass
     return run_state(path, record, jobs.get(path.name), tasks, holder).state
 
-
-def sweep_json(folder: Path) -> dict:
-    try:
-        return json.loads((folder / SWEEP_JSON).read_text())
-    except (OSError, ValueError):
-        return {}
