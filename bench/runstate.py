@@ -124,7 +124,7 @@ def run_state(path: Path, record: dict | None, job: dict | None, tasks: dict[str
               + (f" ({task.reason})" if task.reason else "")
         return out("pending", why, held=True)
     if task is not None and task.live:
-        if job.get("task_runs", 1) > 1 and status != "running":
+        if job.get("task_packs", 1) > 1 and status != "running":  # runs_per_task: one after another
             return out("pending", "waiting for the other runs of its job", held=True)
         return out("running", "starting" if status != "running" else "training", held=True)
     return _from_record(out, record, task, holder, job)

@@ -124,7 +124,7 @@ def submit_slurm(todo: list[RunConfig], root: Path, name: str, profile: Profile,
     now, ts = time.strftime("%Y-%m-%dT%H:%M:%S%z"), time.time()
     array = jobs[0].job_id.split("_")[0]
     records = [{"run_id": cfg.run_id, "executor": "slurm", "job_id": job.job_id, "array": array,
-                "folder": str(logs), "submitted_at": now, "submitted_ts": ts, "task_runs": sum(map(len, task)),
+                "folder": str(logs), "submitted_at": now, "submitted_ts": ts, "task_packs": len(task),
                 "retry": retry, "code": str(code)}
                for task, job in zip(tasks, jobs) for pack in task for cfg in pack]
     append_jobs(folder, records)

@@ -205,3 +205,12 @@ def test_report_labels_runs_as_status_does(tmp_path):
     record = json.loads((run / "run.json").read_text())
     [s] = sweep_states(tmp_path, ["r"])
     assert _status(run, record) == s.state == "interrupted"
+
+
+def test_a_run_waiting_in_a_running_task_of_several_runs_is_pending(tmp_path):
+    """runs_per_task: the task runs, this run's turn has not come (or a pack of one starts up)."""
+    tasks = {"7_1": Task("7_1", "RUNNING")}
+    waiting = run_state(tmp_path / "r", None, slurm_job(tmp_path, "7_1", task_packs=3), tasks)
+    assert (waiting.state, waiting.reason, waiting.held) == ("pending", "waiting for the other runs of its job", True)
+    starting = run_state(tmp_path / "r", None, slurm_job(tmp_path, "7_1", task_packs=1), tasks)
+    assert (starting.state, starting.reason, starting.held) == ("running", "starting", True)
