@@ -20,6 +20,10 @@ says what was wrong, and the caller prints which checkpoint it resumed from, or 
 Files are read with torch.load(weights_only=True): a checkpoint can hold tensors and plain
 containers only, never code to run.
 
+**After a run finishes** (`prune`, `--keep-checkpoints`): `last` (the default) keeps last.pt, the
+final full state, and drops prev.pt; `none` drops both (and checksums.json); `all` keeps everything.
+The generator snapshots G_step_*.pt, which `bench eval` recomputes metrics from, are always kept.
+
 **When** (`Cadence`): at every evaluation step (the runner's), every `every_steps` generator steps
 if set, and after `every_s` seconds of wall time since the last checkpoint (default 10 minutes), so
 a hard kill of a long run between evaluations loses at most that much work.
@@ -43,6 +47,7 @@ from bench.store import atomic_write_json
 
 LAST, PREV, RECORD = "last.pt", "prev.pt", "checksums.json"
 DEFAULT_EVERY_S = 600.0  # a hard-killed run loses at most 10 minutes of training
+KEEP = ("last", "all", "none")  # what a finished run keeps (prune)
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,12 @@ class Policy:
 
     every_steps: int = 0  # 0: not by step count
     every_s: float = DEFAULT_EVERY_S  # 0: not by wall time
+    keep: str = "last"  # what a finished run keeps (prune): last | all | none
 
     def problems(self) -> list[str]:
         out = []
+        if self.keep not in KEEP:
+            out.append(f"--keep-checkpoints {self.keep}: choose one of {', '.join(KEEP)}")
         if self.every_steps < 0:
             out.append(f"--ckpt-every {self.every_steps}: must be >= 0 (0 = only at evaluation steps)")
         if not self.every_s >= 0:  # also catches nan
@@ -62,8 +70,8 @@ class Policy:
         return out
 
 
-def make_policy(every_steps: int, every_s: float) -> Policy:
-    policy = Policy(every_steps=every_steps, every_s=float(every_s))
+def make_policy(every_steps: int, every_s: float, keep: str = "last") -> Policy:
+    policy = Policy(every_steps=every_steps, every_s=float(every_s), keep=keep)
     problems = policy.problems()
     if problems:
         raise BenchError(f"invalid checkpoint cadence: {'; '.join(problems)}")
@@ -196,6 +204,23 @@ class Checkpoints:
                 f"recorded {mine['sha256'][:12]})")
 
 
+def prune(run_path: Path, keep: str) -> str:
+    """A finished run's checkpoints, cut down to what `keep` asks (see the module docstring); returns
+    `keep`. Each file goes only after the record stops listing it, so no record names a missing file."""
+    folder = Path(run_path) / "ckpt"
+    if keep == "all" or not folder.is_dir():
+        return keep
+    record = Checkpoints(run_path)._read_record() or []
+    if keep == "last":
+        atomic_write_json(folder / RECORD, {"checkpoints": [e for e in record if e.get("file") == LAST]})
+        (folder / PREV).unlink(missing_ok=True)
+    elif keep == "none":
+        (folder / RECORD).unlink(missing_ok=True)
+        for name in (PREV, LAST):
+            (folder / name).unlink(missing_ok=True)
+    return keep
+
+
 def save_generator(G: torch.nn.Module, run_path: Path, step: int) -> Path:
     """The generator's weights at an evaluation step (small), so `bench eval` can recompute any row
     later, e.g. with another feature extractor."""
@@ -219,9 +244,14 @@ def click_options(fn=None, *, sweep: bool = False):
                       show_default=not sweep, metavar="SECONDS",
                       help="Also checkpoint when this much wall time has passed since the last checkpoint "
                            "(0: never by time). A killed run resumes from its newest checkpoint.")
+        @click.option("--keep-checkpoints", type=click.Choice(KEEP), default=None if sweep else "last",
+                      show_default=not sweep,
+                      help="What a finished run keeps: last (its final full state, ckpt/last.pt), all (also "
+                           "the previous one) or none; the generator snapshots `bench eval` needs are always "
+                           "kept [default: last].")
         @functools.wraps(fn)
-        def command(*args, ckpt_every, ckpt_every_s, **kwargs):
-            given = {"ckpt_every": ckpt_every, "ckpt_every_s": ckpt_every_s}
+        def command(*args, ckpt_every, ckpt_every_s, keep_checkpoints, **kwargs):
+            given = {"ckpt_every": ckpt_every, "ckpt_every_s": ckpt_every_s, "keep_checkpoints": keep_checkpoints}
             return fn(*args, ckpt={k: v for k, v in given.items() if v is not None}, **kwargs)
 
         return command

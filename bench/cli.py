@@ -119,10 +119,12 @@ from bench.report.command import report_cmd  # noqa: E402  (its heavy imports ha
 
 cli.add_command(report_cmd)
 
-from bench.sweep_cli import status_cmd, sweep_cmd  # commands in their own module, attached here
+from bench.status_cli import cancel_cmd, status_cmd  # noqa: E402
+from bench.sweep_cli import sweep_cmd  # commands in their own module, attached here
 
 cli.add_command(sweep_cmd)
 cli.add_command(status_cmd)
+cli.add_command(cancel_cmd)
 
 from bench.classifier_cli import classifier_cmd  # noqa: E402
 

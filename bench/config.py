@@ -98,13 +98,16 @@ def dataset_slug(dataset: str) -> str:
     return f"{base}-{stem}-{hashlib.sha1(arg.encode()).hexdigest()[:6]}"
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'0,1,2' or '0-4' or '0-2,7' -> sorted unique ints."""
+def parse_seeds(text: str, where: str | None = None) -> list[int]:
+    """'0,1,2' or '0-4' or '0-2,7' -> sorted unique ints. `where`: the sweep file they come from
+    (the error names it and its key instead of the --seeds flag)."""
     seeds: list[int] = []
     for part in text.split(","):
         part = part.strip()
         m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
         if not m or (m.group(2) and int(m.group(2)) < int(m.group(1))):
+            if where:
+                raise BenchError(f"{where}: seeds {text!r} is malformed: use a list like [0, 1, 2] or a range like 0-4")
             raise BenchError(f"malformed --seeds {text!r}: use a list like 0,1,2 or a range like 0-4")
         lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
         seeds.extend(range(lo, hi + 1))
@@ -176,6 +179,7 @@ def plan_runs(
     tf32: bool = False,
     ckpt_every: int = 0,
     ckpt_every_s: float = 600.0,
+    keep_checkpoints: str = "last",
     extractor: str = "classifier",
     inception_weights: str | None = None,
     w_indep_steps: int | None = None,
@@ -216,7 +220,7 @@ def plan_runs(
     # how the runs execute (--compile, --pack, --tf32; bench.speed), checked before anything is written
     speed = Speed(compile=compile, pack=pack, tf32=tf32)
     check_speed(speed, device, variant_classes)
-    ckpt = make_policy(ckpt_every, ckpt_every_s)  # --ckpt-every, --ckpt-every-s (bench.checkpoint)
+    ckpt = make_policy(ckpt_every, ckpt_every_s, keep_checkpoints)  # --ckpt-every(-s), --keep-checkpoints
     # how the runs are measured (bench.eval_options): checked here too, knobs from the preset
     evaluation = resolve_evaluation(preset, extractor, inception_weights, w_indep_steps, n_modes, pictures)
 

@@ -6,8 +6,8 @@ kills Python without running any `finally` or `except`, leaving run.json at "run
 file behind. While a run trains, `sigterm_interrupts` makes SIGTERM raise `Terminated` instead,
 which the runner treats as it treats Ctrl-C: status "interrupted", lock released, and the same
 command resumes it from its newest checkpoint. It installs itself only where nobody else owns the
-signal: under submitit (bench.jobs, `bench sweep`), SIGTERM already has submitit's handler, which
-must keep it (SLURM's time-limit and preemption protocol is USR2 + requeue, see bench.jobs).
+signal: in a sweep's job (bench.jobs), SIGTERM already has bench.jobs.StopRequest's handler, which
+checkpoints at the next step boundary instead (scancel, scontrol requeue, preemption).
 """
 
 from __future__ import annotations

@@ -40,18 +40,22 @@ from bench.config import RunConfig
 from bench.divergence import nonfinite_row_keys, poll
 from bench.divergence import record as divergence_record
 from bench.faults import sigterm_interrupts
+from bench import attempts
 from bench.runner import (
     RunResult,
     Trainer,
     _finite,
     _fmt,
+    _previous_record,
     accumulate,
     checkpoint,
     finish_record,
+    keep_checkpoints,
     record_fallback,
     resume,
     run_one,
     start_record,
+    stop_reason,
     write_last_words,
 )
 from bench.store import RunDir, decide, move_aside, read_jsonl
@@ -291,6 +295,7 @@ class _Member:
     last: dict = field(default_factory=dict)
     ckpts: Checkpoints | None = None
     ckpt_problems: str | None = None
+    previous: dict | None = None  # the run.json this run replaces (its attempts go on, bench.attempts)
     since: int = 0  # the last step known finite (bench.divergence)
     last_finite: dict | None = None
 
@@ -322,6 +327,7 @@ def run_pack(cfgs: list[RunConfig], root: Path, name: str, force: bool = False, 
             locked.append(m.run)
         for i, m in enumerate(todo):
             # one data set for all members: the first member's, built as a single run builds it
+            m.previous = _previous_record(m.run)
             m.trainer = Trainer(m.cfg, dataset=todo[0].trainer.dataset if i else None)
             m.ckpts = Checkpoints(m.run.path)
             m.action, m.ckpt_problems = resume(m.trainer, m.ckpts, m.run, m.action)  # as a single run resumes
@@ -348,7 +354,7 @@ def _train_pack(members: list[_Member], progress: bool, stop: Callable[[], bool]
     seeds = [m.cfg.seed for m in members]
     for i, m in enumerate(members):
         m.run.samples.mkdir(exist_ok=True)
-        m.record = start_record(m.cfg, m.trainer, m.config, m.action)
+        m.record = start_record(m.cfg, m.trainer, m.config, m.action, m.previous)
         m.record["speed"].update(pack=len(members), pack_seeds=seeds, pack_index=i)
         if m.ckpt_problems:
             m.record["checkpoint_problems"] = m.ckpt_problems
@@ -429,6 +435,8 @@ def _train_pack(members: list[_Member], progress: bool, stop: Callable[[], bool]
                 t0 = time.perf_counter()
             if stopping:
                 status = "interrupted"
+                for i in live:
+                    members[i].record["interrupted_by"] = stop_reason(stop)
                 break
     except BaseException as exc:
         # as bench.runner._train: Ctrl-C or a scheduler's exit is an interruption, anything else a failure
@@ -438,6 +446,7 @@ def _train_pack(members: list[_Member], progress: bool, stop: Callable[[], bool]
             m.record.update({"status": "failed" if failed else "interrupted", "step": pack.step,
                              "error" if failed else "interrupted_by": f"{type(exc).__name__}: {exc}",
                              "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+            attempts.end(m.record, attempts.how(m.record["status"], m.record))
             write_last_words(m.run, m.record, m.ckpts, failed)
         raise
     finally:
@@ -446,5 +455,8 @@ def _train_pack(members: list[_Member], progress: bool, stop: Callable[[], bool]
         m = members[i]
         finish_record(m.record, m.trainer, status, start_step, start_train_s[i], seg_start)
         m.run.write(m.record)
+    for m in members:
+        if m.record["status"] in ("done", "diverged"):
+            keep_checkpoints(m.run, m.cfg.ckpt.keep, m.record)  # as a run alone (bench.runner)
     return [RunResult(m.cfg.run_id, m.run.path, m.record["status"], m.action, m.last,
                       m.record["timings"]["steps_per_s"]) for m in members]

@@ -4,7 +4,10 @@ A profile is a small YAML mapping (unknown keys are an error, values are type-ch
 `bench sweep --profile NAME` and overridden key by key by flags (`--partition`, `--gpus`, `--time`...).
 It becomes submitit parameters: one job array per sweep, one run per array task, each task with
 `cpus_per_task` CPUs, `gpus_per_task` GPUs, `mem_gb` of memory and `time` of wall clock; a run that
-reaches its time limit checkpoints and is requeued, at most `max_timeouts` times.
+reaches its time limit checkpoints and is requeued, at most `max_timeouts` times; a task that ends
+OUT_OF_MEMORY, NODE_FAIL or PREEMPTED is submitted again, at most `max_retries` times (bench.retry).
+`runs_per_task` puts several runs in one array task, trained one after another: for many short runs,
+where a job's start-up (seconds of imports, the scheduler's own latency) would dominate.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class Profile:
     constraint: str | None = None  # node features, e.g. "a100|h100"
     array_parallelism: int | None = None  # most tasks of the array running at once (None: no limit)
     max_timeouts: int = 10  # requeues after hitting the time limit before a run counts as failed
+    max_retries: int = 2  # resubmissions of a task ended OUT_OF_MEMORY, NODE_FAIL or PREEMPTED (bench.retry)
+    runs_per_task: int = 1  # runs trained one after another by one array task (packs count as their runs)
     setup: tuple[str, ...] = ()  # shell lines run before each job, e.g. "module load cuda/12.1"
     sbatch: dict = field(default_factory=dict)  # any other sbatch option, e.g. {reservation: gans}
 
@@ -49,10 +54,10 @@ class Profile:
 
     def problems(self) -> list[str]:
         out = []
-        for key in ("gpus_per_task", "max_timeouts"):
+        for key in ("gpus_per_task", "max_timeouts", "max_retries"):
             if getattr(self, key) < 0:
                 out.append(f"{key}={getattr(self, key)}: must be >= 0")
-        for key in ("cpus_per_task", "array_parallelism"):
+        for key in ("cpus_per_task", "array_parallelism", "runs_per_task"):
             if getattr(self, key) is not None and getattr(self, key) < 1:
                 out.append(f"{key}={getattr(self, key)}: must be >= 1")
         if self.mem_gb is not None and self.mem_gb <= 0:
@@ -80,7 +85,7 @@ class Profile:
             )
         return {k: v for k, v in params.items() if v is not None}
 
-    def describe(self) -> str:
+    def describe(self, executor: str = "slurm") -> str:
         parts = [f"profile {self.name}: partition {self.partition or '(default)'}",
                  f"{self.cpus_per_task} cpu", f"{self.gpus_per_task} gpu",
                  f"mem {str(self.mem_gb) + ' GB' if self.mem_gb else '(default)'}",
@@ -88,6 +93,10 @@ class Profile:
         for key in ("account", "qos", "constraint", "array_parallelism"):
             if getattr(self, key) is not None:
                 parts.append(f"{key} {getattr(self, key)}")
+        if executor == "slurm":
+            if self.runs_per_task > 1:
+                parts.append(f"{self.runs_per_task} runs per task")
+            parts.append(f"max_retries {self.max_retries}")
         if self.sbatch:
             parts.append("sbatch " + " ".join(f"--{k}={v}" for k, v in self.sbatch.items()))
         return ", ".join(parts)

@@ -14,7 +14,6 @@ import math
 import os
 import platform
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -30,7 +29,8 @@ from bench.arch import ARCHS
 from bench.arch.norms import evaluation_mode
 from bench.atomic import atomic_target, remove_leftovers
 from bench.capture import Stepper
-from bench.checkpoint import Cadence, Checkpoints, save_generator
+from bench import attempts
+from bench.checkpoint import Cadence, Checkpoints, prune, save_generator
 from bench.config import RunConfig
 from bench.data import build_dataset
 from bench.divergence import nonfinite_row_keys, poll
@@ -299,12 +299,8 @@ def environment() -> dict:
     import numpy
     import ot
 
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(bench.__file__).parent, capture_output=True, text=True, timeout=5
-        ).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
+    from bench.snapshot import identity
+
     return {
         "versions": {
             "bench": bench.__version__,
@@ -313,7 +309,9 @@ def environment() -> dict:
             "numpy": numpy.__version__,
             "pot": ot.__version__,
         },
-        "git_commit": commit,
+        # the code: git commit, uncommitted changes (dirty, their SHA-256) and, in a sweep's job, the
+        # snapshot of the packages taken at submission that it imports (bench.snapshot)
+        **identity(),
         "host": socket.gethostname(),
         "argv": sys.argv,
         # Which scheduler job ran this process, and how often SLURM had requeued it (preemption, time limit).
@@ -357,11 +355,12 @@ def run_one(cfg: RunConfig, root: Path, name: str, force: bool = False, progress
 
 def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: bool,
            stop: Callable[[], bool] | None) -> RunResult:
+    previous = _previous_record(run)  # its attempts go on in the new record (bench.attempts)
     trainer = Trainer(cfg)
     ckpts = Checkpoints(run.path)
     action, ckpt_problems = resume(trainer, ckpts, run, action)
     run.samples.mkdir(exist_ok=True)
-    record = start_record(cfg, trainer, config, action)
+    record = start_record(cfg, trainer, config, action, previous)
     if ckpt_problems:
         record["checkpoint_problems"] = ckpt_problems
     run.write(record)
@@ -425,6 +424,7 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
                 t0 = time.perf_counter()
             if stopping:
                 status = "interrupted"
+                record["interrupted_by"] = stop_reason(stop)
                 break
     except BaseException as exc:
         # Ctrl-C, or a scheduler's handler exiting the process, is an interruption, not a failure:
@@ -433,12 +433,15 @@ def _train(cfg: RunConfig, run: RunDir, config: dict, action: str, progress: boo
         record.update({"status": "failed" if failed else "interrupted", "step": trainer.step,
                        "error" if failed else "interrupted_by": f"{type(exc).__name__}: {exc}",
                        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        attempts.end(record, attempts.how(record["status"], record))
         write_last_words(run, record, ckpts, failed)
         raise
     finally:
         bar.close()
     finish_record(record, trainer, status, start_step, start_train_s, seg_start)
     run.write(record)
+    if status in ("done", "diverged"):
+        keep_checkpoints(run, cfg.ckpt.keep, record)  # a finished run keeps what `bench eval` needs
     if status == "diverged":
         d = record["divergence"]
         kept = (f"its metrics up to step {d['last_finite_step']} are kept" if d["last_finite_step"] is not None
@@ -485,8 +488,8 @@ def record_fallback(run: RunDir, record: dict, fallback: dict) -> None:
 
 def write_last_words(run: RunDir, record: dict, ckpts: Checkpoints, failed: bool) -> None:
     """Record an interruption or failure in run.json and say on stderr how the run goes on. The disk
-    that just failed may refuse this write too: then run.json keeps saying "running", which readers
-    of a run without a live lock take as interrupted (bench.report, bench status)."""
+    that just failed may refuse this write too: then run.json keeps saying "running", which
+    bench.runstate (bench status, bench report) reads as interrupted once no live process holds it."""
     try:
         run.write(record)
     except OSError:
@@ -497,8 +500,27 @@ def write_last_words(run: RunDir, record: dict, ckpts: Checkpoints, failed: bool
               f"run the same command again to resume from step {at}", file=sys.stderr, flush=True)
 
 
+def _previous_record(run: RunDir) -> dict | None:
+    try:
+        return run.read()
+    except (OSError, ValueError):
+        return None
+
+
+def stop_reason(stop) -> str:
+    """What asked a run to stop between steps (bench.jobs.StopRequest says which signal)."""
+    return getattr(stop, "why", None) or "a stop request"
+
+
+def keep_checkpoints(run: RunDir, keep: str, record: dict) -> None:
+    """Prune a finished run's checkpoints (bench.checkpoint.prune) and say what is left in run.json."""
+    record["checkpoints_kept"] = prune(run.path, keep)
+    run.write(record)
+
+
 # run.json's fields, shared with packed runs (bench.packed), whose members write exactly these.
-def start_record(cfg: RunConfig, trainer: Trainer, config: dict, action: str) -> dict:
+def start_record(cfg: RunConfig, trainer: Trainer, config: dict, action: str, previous: dict | None = None) -> dict:
+    resumed_from = trainer.step if action == "resume" else None
     return {
         "run_id": cfg.run_id,
         "status": "running",
@@ -516,7 +538,9 @@ def start_record(cfg: RunConfig, trainer: Trainer, config: dict, action: str) ->
                   "pack": 1},
         **environment(),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "resumed_from_step": trainer.step if action == "resume" else None,
+        "step": trainer.step,  # where it starts (resumes); updated at every checkpoint
+        "resumed_from_step": resumed_from,  # the latest resume; every one is in attempts
+        "attempts": attempts.begin(previous, resumed_from),  # every process that trained it (bench.attempts)
         "checkpoint_every": {"steps": cfg.ckpt.every_steps, "seconds": cfg.ckpt.every_s},
         "pid": os.getpid(),
     }
@@ -540,6 +564,7 @@ def finish_record(record: dict, trainer: Trainer, status: str, start_step: int, 
     )
     if status == "diverged":
         record["diverged_at_step"] = trainer.step
+    attempts.end(record, attempts.how(status, record))
 
 
 def _fmt(x) -> str:

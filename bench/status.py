@@ -1,45 +1,27 @@
-"""Where a sweep stands: each run's state from its run.json and from the scheduler, and for each failure
-its last error lines and its log.
+"""Where a sweep stands: its folder's files, every run's state (bench.runstate), and the grouping that
+fits 500 runs on one screen.
 
 A sweep folder (results/<name>/) holds the runs (<run-id>/run.json), sweep.json (the grid and its run
-ids, written by `bench sweep`) and jobs.jsonl (one line per submitted run: executor, job id, log folder).
-run.json says what the run itself last wrote; the scheduler (SLURM's accounting, through submitit)
-says what became of its job, which matters when a job was killed before it could write anything
-(time limit without requeue, out of memory, scancel, a node failure) or is waiting in the queue.
+ids, written by `bench sweep`), jobs.jsonl (one line per submitted run: executor, job id, log folder)
+and retry-jobs.jsonl (the jobs that resubmit tasks ended by OUT_OF_MEMORY, NODE_FAIL or PREEMPTED,
+bench.retry). A folder written by `bench run` has only the runs; it is shown all the same.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
-import socket
-import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.store import RUN_JSON, _alive, atomic_write_json, read_json, read_jsonl
+from bench.runstate import JOBS_JSONL, STATES, SWEEP_JSON, RunState, latest_jobs, sweep_states
+from bench.store import RUN_JSON, atomic_write_json, read_json, read_jsonl
 
-SWEEP_JSON = "sweep.json"
-JOBS_JSONL = "jobs.jsonl"
-STATES = ("pending", "running", "done", "failed", "diverged", "interrupted")
-
-# SLURM job states (sacct) by what they mean for a run.
-QUEUED = {"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "SUSPENDED", "RESV_DEL_HOLD", "CONFIGURING"}
-ACTIVE = QUEUED | {"RUNNING", "COMPLETING", "RESIZING", "SIGNALING", "STAGE_OUT"}
-FRESH_S = 300  # a job sacct does not know yet is taken as queued for this long after its submission
-
-
-@dataclass
-class RunState:
-    run_id: str
-    state: str  # one of STATES
-    detail: str = ""  # e.g. "job 123_4 PENDING", "step 300/300"
-    error: str | None = None  # run.json's error line, or what the scheduler says
-    log: Path | None = None  # the job's stderr log, when there is one
-    job_id: str | None = None
-    job_state: str | None = None
+RETRY_JOBS = "retry-jobs.jsonl"
+__all__ = ["JOBS_JSONL", "STATES", "SWEEP_JSON", "RunState", "latest_jobs", "read_jsonl"]
 
 
 # -- the sweep folder -----------------------------------------------------------------------------------
@@ -51,115 +33,37 @@ def write_sweep(folder: Path, spec: dict, run_ids: list[str], executor: str, pro
                              "runs": list(dict.fromkeys([*old, *run_ids]))})
 
 
-def append_jobs(folder: Path, records: list[dict]) -> None:
+def append_jobs(folder: Path, records: list[dict], name: str = JOBS_JSONL) -> None:
     """One line per submitted run (appended and flushed; the latest line for a run id wins)."""
-    import json
-
-    with open(folder / JOBS_JSONL, "a") as f:
+    with open(folder / name, "a") as f:
         f.writelines(json.dumps(r) + "\n" for r in records)
         f.flush()
         os.fsync(f.fileno())
 
 
-def latest_jobs(folder: Path) -> dict[str, dict]:
-    return {r["run_id"]: r for r in read_jsonl(folder / JOBS_JSONL)}
-
-
 def run_ids(folder: Path) -> list[str]:
     """The sweep's runs: those sweep.json lists, then any other run folder (e.g. from `bench run`)."""
     listed = read_json(folder / SWEEP_JSON).get("runs", []) if (folder / SWEEP_JSON).exists() else []
-    on_disk = sorted(p.parent.name for p in folder.glob(f"*/{RUN_JSON}"))
+    on_disk = sorted(p.parent.name for p in folder.glob(f"*/{RUN_JSON}") if ".replaced-" not in p.parent.name)
     return list(dict.fromkeys([*listed, *on_disk]))
 
 
-# -- the scheduler's view -------------------------------------------------------------------------------
-def job_states(jobs: dict[str, dict]) -> dict[str, str]:
-    """run id -> the scheduler's state of its latest job (SLURM: one sacct call for all of them)."""
-    out: dict[str, str] = {}
-    slurm = {rid: j for rid, j in jobs.items() if j["executor"] == "slurm"}
-    if slurm:
-        from submitit.slurm.slurm import SlurmInfoWatcher
-
-        # A watcher of our own, not submitit's shared one: that one caches a job it once saw in a
-        # final state, and a requeued job passes through such states.
-        watcher = SlurmInfoWatcher()
-        for j in slurm.values():
-            watcher.register_job(j["job_id"])
-        watcher.update()  # one sacct call for all of them
-        for rid, j in slurm.items():
-            # "CANCELLED by 0" -> CANCELLED; UNKNOWN: sacct does not know the job (yet)
-            out[rid] = watcher.get_state(j["job_id"], mode="cache").split()[0].upper()
-    for rid, j in jobs.items():
-        if j["executor"] == "local":  # job id = the pid of submitit's controller on the submitting host
-            alive = j.get("host") == socket.gethostname() and _alive(int(j["job_id"]))
-            out[rid] = "RUNNING" if alive else "EXITED"
-    return out
+def find_folders(root: Path) -> list[Path]:
+    """Every folder under a results root that holds a sweep or runs (sweep.json or <run-id>/run.json)."""
+    if not root.is_dir():
+        raise BenchError(f"no results folder {root}; pass RESULTS/NAME or --results DIR")
+    found = {p.parent for p in root.glob(f"*/{SWEEP_JSON}")} | {p.parent.parent for p in root.glob(f"*/*/{RUN_JSON}")}
+    if not found:
+        raise BenchError(f"no sweeps or runs under {root}; pass RESULTS/NAME")
+    return sorted(found)
 
 
-def live(job: dict, state: str | None) -> bool:
-    """Whether a job may still run its run: queued or running, or too fresh for sacct to know it."""
-    fresh = time.time() - job.get("submitted_ts", 0) < FRESH_S
-    return state in ACTIVE or (state == "UNKNOWN" and fresh)
+def all_jobs(folder: Path) -> list[dict]:
+    """Every job a sweep submitted: its runs' jobs (every line of jobs.jsonl) and its retry jobs."""
+    return read_jsonl(folder / JOBS_JSONL) + read_jsonl(folder / RETRY_JOBS)
 
 
-def log_path(job: dict) -> Path:
-    from submitit.core.utils import JobPaths
-
-    return JobPaths(job["folder"], job_id=job["job_id"], task_id=0).stderr
-
-
-# -- one run --------------------------------------------------------------------------------------------
-def run_state(folder: Path, run_id: str, job: dict | None, job_state: str | None) -> RunState:
-    rec = _read_run(folder / run_id)
-    status = rec.get("status") if rec else None
-    log = log_path(job) if job else None
-    jid = job["job_id"] if job else None
-    step = f"step {rec.get('step', 0)}/{rec['config']['schedule']['steps']}" if rec and "config" in rec else ""
-    where = f"job {jid} {job_state}" if jid else ""
-
-    def state(name: str, detail: str = "", error: str | None = None) -> RunState:
-        return RunState(run_id, name, detail, error, log, jid, job_state)
-
-    if status in ("done", "diverged"):
-        return state(status, step)
-    if job_state in QUEUED:
-        return state("pending", ", ".join(x for x in (where, step and f"resumes at {step}") if x))
-    if job_state in ACTIVE:
-        return state("running", ", ".join(x for x in (where, step) if x))
-    # No live job: what the run last wrote decides.
-    both = ", ".join(x for x in (where, step) if x)
-    if status == "failed":
-        return state("failed", both, rec.get("error"))
-    if status == "interrupted":
-        return state("interrupted", f"{both}; submit the sweep again to resume", None)
-    if status == "running":
-        if job_state in (None, "UNKNOWN") and _may_be_alive(rec):
-            return state("running", step)
-        reason = f"its job ended ({job_state}) while the run was training" if job_state else \
-            f"its process (pid {rec.get('pid')} on {rec.get('host')}) is gone"
-        return state("failed", both, reason)
-    if job_state and job_state not in ("COMPLETED", "UNKNOWN"):
-        raised = exception_line(log)
-        return state("failed", where, f"its job ended ({job_state}) before the run started"
-                     + (f": {raised}" if raised else ""))
-    return state("pending", where or "not submitted")
-
-
-def _read_run(path: Path) -> dict | None:
-    try:
-        return read_json(path / RUN_JSON) if (path / RUN_JSON).exists() else None
-    except ValueError:
-        return None
-
-
-def _may_be_alive(rec: dict) -> bool:
-    """A run.json that says running, with no job to ask: trust it unless its process is gone from this host."""
-    if rec.get("host") != socket.gethostname():
-        return True
-    return _alive(int(rec.get("pid") or -1))
-
-
-# -- the whole sweep ------------------------------------------------------------------------------------
+# -- states ---------------------------------------------------------------------------------------------
 def sweep_status(folder: Path) -> list[RunState]:
     if not folder.is_dir():
         raise BenchError(f"{folder} is not a results folder; pass RESULTS/NAME, e.g. bench status results/my-sweep")
@@ -167,13 +71,40 @@ def sweep_status(folder: Path) -> list[RunState]:
     if not ids:
         raise BenchError(f"{folder} holds no runs and no sweep.json; pass the folder a `bench sweep` or `bench run` "
                          f"wrote, e.g. results/<name>")
-    jobs = latest_jobs(folder)
-    states = job_states({rid: j for rid, j in jobs.items() if rid in ids})
-    return [run_state(folder, rid, jobs.get(rid), states.get(rid)) for rid in ids]
+    return sweep_states(folder, ids)
 
 
 def counts(states: list[RunState]) -> Counter:
     return Counter(s.state for s in states)
+
+
+@dataclass
+class Group:
+    """Runs in the same state for the same reason: one line of `bench status`, with an example."""
+
+    state: str
+    reason: str
+    runs: list[RunState] = field(default_factory=list)
+
+    @property
+    def example(self) -> RunState:
+        return self.runs[0]
+
+
+def groups(states: list[RunState], only: set[str] | None = None) -> list[Group]:
+    """Runs grouped by (state, reason), in STATES order, largest group first within a state."""
+    by: dict[tuple[str, str], Group] = {}
+    for s in states:
+        if only is None or s.state in only:
+            by.setdefault((s.state, s.reason), Group(s.state, s.reason)).runs.append(s)
+    return sorted(by.values(), key=lambda g: (STATES.index(g.state), -len(g.runs), g.reason))
+
+
+# -- logs -----------------------------------------------------------------------------------------------
+def log_path(job: dict) -> Path:
+    from submitit.core.utils import JobPaths
+
+    return JobPaths(job["folder"], job_id=job["job_id"], task_id=0).stderr
 
 
 def exception_line(log: Path | None) -> str | None:

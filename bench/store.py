@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,11 +127,16 @@ class RunDir:
 
     # -- locking ---------------------------------------------------------------------------------
     def lock(self) -> None:
-        """Take the run's lock file, or raise naming the process that holds it."""
+        """Take the run's lock file, or raise naming the process that holds it.
+
+        A lock is stale, and taken over, when its process is gone from this host, when it was left by
+        this very SLURM job before a requeue, or when the scheduler's accounting says its job has
+        ended (COMPLETED, FAILED, CANCELLED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL, PREEMPTED...): then
+        SLURM has killed every process of that job, on whichever node it ran."""
         lock = self.path / LOCK
         me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(),
-              "slurm_job": os.environ.get("SLURM_JOB_ID")}
-        for _ in range(2):
+              "slurm_job": os.environ.get("SLURM_JOB_ID"), "slurm_task": _slurm_task()}
+        for _ in range(3):
             try:
                 fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
@@ -138,17 +144,17 @@ class RunDir:
                     holder = read_json(lock)
                 except (OSError, json.JSONDecodeError):
                     holder = {}
-                if holder.get("host") == me["host"] and not _alive(holder.get("pid", -1)):
-                    lock.unlink(missing_ok=True)  # stale: its process is gone from this host
-                    continue
-                if me["slurm_job"] and holder.get("slurm_job") == me["slurm_job"]:
-                    # stale: SLURM runs one instance of a job at a time, so a lock left by the same job
-                    # id is from before it was requeued (perhaps on another node, killed before unlocking)
+                why = stale_because(holder, me)
+                if why:
+                    print(f"bench: {self.path.name}: taking over the lock of pid {holder.get('pid')} on "
+                          f"{holder.get('host')}: {why}", file=sys.stderr, flush=True)
                     lock.unlink(missing_ok=True)
                     continue
+                job = holder.get("slurm_task") or holder.get("slurm_job")
                 raise BenchError(
-                    f"run {self.path} is in use by pid {holder.get('pid', '?')} on {holder.get('host', '?')} "
-                    f"(lock file {lock}); wait for it to finish, or delete the lock file if that process is gone"
+                    f"run {self.path} is in use by pid {holder.get('pid', '?')} on {holder.get('host', '?')}"
+                    + (f" (SLURM job {job})" if job else "") + f" (lock file {lock}); wait for it to finish, or "
+                    f"delete the lock file if that process is gone"
                 ) from None
             with os.fdopen(fd, "w") as f:
                 json.dump(me, f)
@@ -156,6 +162,38 @@ class RunDir:
 
     def unlock(self) -> None:
         (self.path / LOCK).unlink(missing_ok=True)
+
+
+def stale_because(holder: dict, me: dict) -> str | None:
+    """Why a lock held by `holder` may be taken over by `me` (None: it may not)."""
+    if not holder:
+        return None  # being written right now, or unreadable: leave it
+    if holder.get("host") == me["host"] and not _alive(int(holder.get("pid") or -1)):
+        return "its process is gone from this host"
+    if me["slurm_job"] and holder.get("slurm_job") == me["slurm_job"]:
+        # SLURM runs one instance of a job at a time, so a lock left by the same job id is from before
+        # it was requeued (perhaps on another node, killed before unlocking)
+        return "left by this job before it was requeued"
+    job = holder.get("slurm_task") or holder.get("slurm_job")
+    if job and job != me.get("slurm_task"):
+        from bench import scheduler
+
+        if scheduler.available():
+            try:
+                state = scheduler.query([job])[job].state
+            except scheduler.SchedulerError:
+                return None  # the scheduler cannot say: keep off
+            if state in scheduler.ENDED:
+                return f"its SLURM job {job} has ended ({state})"
+    return None
+
+
+def _slurm_task() -> str | None:
+    """This process's array task id as sacct and squeue name it ("14_4"), or its plain job id."""
+    array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    if array and task:
+        return f"{array}_{task}"
+    return os.environ.get("SLURM_JOB_ID")
 
 
 def _alive(pid: int) -> bool:

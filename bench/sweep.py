@@ -184,7 +184,7 @@ def _seeds(value, where: str) -> list[int]:
     if isinstance(value, int) and not isinstance(value, bool):
         return [value]
     if isinstance(value, str):
-        return parse_seeds(value)
+        return parse_seeds(value, where)
     if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
         return sorted(set(value))
     raise BenchError(f"{where}: seeds must be a list of integers or a range, e.g. seeds: 0-2")

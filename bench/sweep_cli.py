@@ -1,5 +1,5 @@
-"""`bench sweep` and `bench status`: submit a grid of runs (SLURM job array, local processes or in
-process) and follow it. Attached to the `bench` group in bench/cli.py."""
+"""`bench sweep`: submit a grid of runs (SLURM job array, local processes or in process). Attached to
+the `bench` group in bench/cli.py; `bench status` and `bench cancel` are in bench/status_cli.py."""
 
 from __future__ import annotations
 
@@ -46,28 +46,41 @@ EXECUTORS = ["slurm", "local", "debug"]
 @click.option("--qos", metavar="NAME", help="SLURM QOS (overrides the profile).")
 @click.option("--constraint", metavar="EXPR", help="SLURM node constraint (overrides the profile).")
 @click.option("--array-parallelism", type=int, metavar="N", help="Most runs at once (overrides the profile).")
+@click.option("--runs-per-task", type=int, metavar="N",
+              help="Runs one array task trains one after another, for many short runs whose job start-up "
+                   "would dominate (overrides the profile) [default: 1].")
+@click.option("--max-retries", type=int, metavar="N",
+              help="Times a task that ended OUT_OF_MEMORY, NODE_FAIL or PREEMPTED is submitted again, "
+                   "resuming its runs from their checkpoints (overrides the profile) [default: 2].")
 @click.option("--dry-run", is_flag=True, help="Print the runs and the resources; submit nothing.")
 @click.option("--wait/--no-wait", default=False, show_default=True,
-              help="With --executor slurm, return only when every job has ended (local and debug always wait).")
+              help="With --executor slurm, return only when every job has ended, requeues and automatic "
+                   "retries included (local and debug always wait).")
 @speed_options(sweep=True)  # --compile, --pack, --tf32 (bench.speed); also sweep-file keys
 @ckpt_options(sweep=True)  # --ckpt-every, --ckpt-every-s (bench.checkpoint); also sweep-file keys
 def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, batch_size, evals, device, sets,
               name, results, executor, profile, partition, gpus_per_task, cpus_per_task, mem_gb, time, account,
-              qos, constraint, array_parallelism, dry_run, wait, speed, ckpt):
+              qos, constraint, array_parallelism, runs_per_task, max_retries, dry_run, wait, speed, ckpt):
     """Run a grid of variants x archs x data sets x seeds, from flags or a SWEEP.yaml file.
 
     Each run is one task of a SLURM job array (or one local process). Run ids are stable: submitting
     the same sweep again skips finished runs, leaves queued ones alone and resumes interrupted ones
     from their checkpoints. A job warned of its time limit or preemption checkpoints and requeues
-    itself. Follow a sweep with `bench status RESULTS/NAME`.
+    itself; one cancelled, preempted or requeued (SIGTERM) checkpoints and stops. Jobs run a snapshot
+    of the code taken at submission. Follow a sweep with `bench status RESULTS/NAME`, stop it with
+    `bench cancel RESULTS/NAME`.
     """
-    from bench.config import parse_sets
+    from bench.config import parse_seeds, parse_sets
     from bench.profile import load_profile
+    from bench import snapshot
     from bench.status import write_sweep
+    from bench.status_cli import print_status, shown
     from bench.store import check_results_root
     from bench.submit import run_debug, run_local, submit_slurm, triage, wait_for
     from bench.sweep import load_sweep_file, plan, spec_from_mapping
 
+    if seeds is not None:
+        parse_seeds(seeds)  # a bad --seeds flag is named as the flag, not as a key of the sweep file
     values = load_sweep_file(sweep_file) if sweep_file else {}
     flags = {"variants": variants, "archs": archs, "datasets": datasets, "seeds": seeds, "schedule": schedule,
              "steps": steps, "batch_size": batch_size, "evals": evals, "device": device, "name": name, **speed,
@@ -82,7 +95,7 @@ def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, bat
     resources = load_profile(profile, {
         "partition": partition, "gpus_per_task": gpus_per_task, "cpus_per_task": cpus_per_task, "mem_gb": mem_gb,
         "time": time, "account": account, "qos": qos, "constraint": constraint,
-        "array_parallelism": array_parallelism})
+        "array_parallelism": array_parallelism, "runs_per_task": runs_per_task, "max_retries": max_retries})
     root = results.resolve()
     folder = root / spec.name
     planned = triage(runs, folder)
@@ -100,9 +113,9 @@ def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, bat
     skipped = len(planned) - len(todo)
     how = {"slurm": "as one SLURM job array", "local": "as local processes", "debug": "in this process"}[executor]
     click.echo(f"{'would submit' if dry_run else 'submitting'} {_n(len(todo), 'run')} {how}"
-               + (f" ({skipped} finished or queued: left alone)" if skipped else ""))
+               + (f" ({skipped} finished, running or queued: left alone)" if skipped else ""))
     if executor != "debug":
-        click.echo(f"resources: {resources.describe()}")
+        click.echo(f"resources: {resources.describe(executor)}")
     if dry_run or not todo:
         return
     if executor == "slurm" and not shutil.which("sbatch"):
@@ -121,63 +134,18 @@ def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, bat
     elif executor == "local":
         folder.mkdir(parents=True, exist_ok=True)
         record_sweep()
-        run_local(todo, root, spec.name, resources, click.echo)
+        run_local(todo, root, spec.name, resources, snapshot.take(folder), click.echo)
     else:
         records = submit_slurm(todo, root, spec.name, resources)  # writes nothing if sbatch refuses
         record_sweep()
-        array = records[0]["job_id"].split("_")[0]
-        click.echo(f"submitted job array {array} ({_n(len(records), 'task')}); logs in {folder / 'slurm-logs'}")
+        tasks = len({r["job_id"] for r in records})
+        click.echo(f"submitted job array {records[0]['array']} ({_n(tasks, 'task')} for {_n(len(records), 'run')}); "
+                   f"code snapshot {shown(Path(records[0]['code']))}; logs in {shown(folder / 'slurm-logs')}")
         if not wait:
-            click.echo(f"follow it with: bench status {_shown(folder)}")
+            click.echo(f"follow it with: bench status {shown(folder)}")
             return
-        wait_for(records, click.echo)
-    _print_status(folder, verbose=False)
-
-
-@click.command("status")
-@click.argument("folders", nargs=-1, type=click.Path(path_type=Path), metavar="[RESULTS/NAME]...")
-@click.option("--results", default="results", show_default=True, type=click.Path(path_type=Path),
-              help="Results root, for when no folder is given (then every sweep under it is shown).")
-@click.option("-v", "--verbose", is_flag=True, help="List every run, not only failures.")
-def status_cmd(folders, results, verbose):
-    """Counts of pending, running, done, failed and diverged runs in a sweep folder, with each failure's
-    last error lines and its log."""
-    if not folders:
-        if not results.is_dir():
-            raise BenchError(f"no results folder {results}; pass RESULTS/NAME or --results DIR")
-        folders = sorted(p.parent for p in results.glob("*/sweep.json")) or sorted(
-            {p.parent.parent for p in results.glob("*/*/run.json")})
-        if not folders:
-            raise BenchError(f"no sweeps or runs under {results}; pass RESULTS/NAME")
-    for folder in folders:
-        _print_status(folder, verbose)
-
-
-def _print_status(folder: Path, verbose: bool) -> None:
-    from bench.status import STATES, counts, sweep_status, tail
-
-    states = sweep_status(folder)
-    n = counts(states)
-    click.echo(f"{_shown(folder)}: {_n(len(states), 'run')}: " + ", ".join(f"{n[s]} {s}" for s in STATES))
-    for s in states:
-        if verbose or s.state == "failed":
-            click.echo(f"  {s.state:<11} {s.run_id}  {s.detail}".rstrip())
-        if s.state == "failed":
-            if s.error:
-                click.echo(f"      error: {s.error}")
-            lines = tail(s.log)
-            if s.log is not None:
-                click.echo(f"      log: {_shown(s.log)}")
-            for line in lines:
-                click.echo(f"      | {line}")
-
-
-def _shown(path: Path) -> str:
-    """A path relative to the working directory when it is under it (shorter to read and to copy)."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+        wait_for(folder, click.echo)
+    print_status(folder, set())
 
 
 def _n(count: int, word: str) -> str:

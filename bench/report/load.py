@@ -28,13 +28,13 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import BenchError
-from bench.store import LOCK, METRICS, RUN_JSON, read_jsonl
+from bench.store import METRICS, RUN_JSON, read_jsonl
 
 GROUP = ["dataset", "variant", "arch", "setting"]
 LABELS = ["run", "sweep", "run_id", *GROUP, "seed", "status"]
 # Statuses. `done` runs enter means and correlations; the others are listed and counted.
 FINISHED = "done"
-STATUSES = ["done", "running", "interrupted", "diverged", "failed"]
+STATUSES = ["done", "running", "pending", "interrupted", "diverged", "failed"]
 
 
 @dataclass
@@ -92,10 +92,9 @@ def _setting(config: dict) -> str:
 
 
 def _status(path: Path, record: dict) -> str:
-    status = record.get("status", "running")
-    if status == "running" and not (path / LOCK).exists():
-        return "interrupted"  # no process holds the run: it stopped without saying so; it can resume
-    return status
+    from bench.runstate import label  # the one state `bench status` shows too: run.json, lock and scheduler
+
+    return label(path, record)
 
 
 def _read_record(path: Path) -> dict:

@@ -94,6 +94,9 @@ def test_train_job_stops_at_a_step_boundary_on_the_signal_then_forwards_it(tmp_p
         TrainJob()(cfg, str(tmp_path), "sw")
     record = json.loads(run_json.read_text())
     assert record["status"] == "interrupted" and 0 < record["step"] < 10 ** 6
+    # what stopped it is said (issue 17: interrupted_by was null for the scheduler's signal)
+    assert record["interrupted_by"].startswith("USR2 (the scheduler's warning")
+    assert record["attempts"][-1]["ended"] == f"interrupted by {record['interrupted_by']}"
     assert (run_json.parent / "ckpt" / "last.pt").exists()
     assert signal.getsignal(usr2_handler) is fake_submitit_handler  # ours is removed again
 

@@ -37,7 +37,7 @@ def test_local_sweep_of_three_runs(tmp_path):
     assert "loc: 3 runs: 0 pending, 0 running, 3 done, 0 failed" in out
 
     again = sweep(tmp_path)
-    assert "submitting 0 runs as local processes (3 finished or queued: left alone)" in again
+    assert "submitting 0 runs as local processes (3 finished, running or queued: left alone)" in again
     assert len(read_jsonl(folder / "jobs.jsonl")) == 3
 
 

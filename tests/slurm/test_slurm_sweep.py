@@ -17,7 +17,8 @@ import torch
 from click.testing import CliRunner
 
 from bench.cli import cli
-from bench.status import job_states, live, read_jsonl
+from bench.store import read_jsonl
+from tests.slurm.cluster import live_jobs
 
 pytestmark = pytest.mark.slurm
 
@@ -79,9 +80,8 @@ def sweeps(slurm_cluster, tmp_path_factory) -> Sweeps:
     interrupted_at = time.time()
     while_queued = bench("sweep", *TOY, "--seeds", "0", "--name", "interrupted", *res)
 
-    records = [j for name in ("three", "interrupted", "failing") for j in read_jsonl(root / name / "jobs.jsonl")]
-    jobs = {j["job_id"]: j for j in records}
-    wait_until("every job to end", lambda: not any(live(jobs[i], s) for i, s in job_states(jobs).items()), every=2)
+    wait_until("every job to end", lambda: not any(live_jobs(root / n) for n in ("three", "interrupted", "failing")),
+               every=2)
     return Sweeps(root, root / "three", folder, root / "failing", while_queued, interrupted_at)
 
 
@@ -113,18 +113,23 @@ def test_interrupted_run_requeues_resumes_and_matches_an_uninterrupted_run(sweep
     assert record["slurm"]["SLURM_RESTART_COUNT"] == "1"  # the same job, requeued once
     assert 0 < record["resumed_from_step"] < 800
     log = Path(job["folder"], f"{job['job_id']}_0_log.out").read_text()
-    assert "on the scheduler's stop signal" in log and "(requeued 1x)" in log
+    assert "on USR2 (the scheduler's warning of a time limit or preemption)" in log and "(requeued 1x)" in log
+    # its first attempt says how it ended (issue 17, fault 9: interrupted_by was null)
+    first = record["attempts"][0]
+    assert first["ended"].startswith("interrupted by USR2") and first["job"] == job["job_id"]
+    assert record["attempts"][-1]["resumed_from_step"] == record["resumed_from_step"]
     # seed 0 of the three-run sweep is the same configuration, never interrupted
     assert metric_rows(run) == metric_rows(sweeps.three / job["run_id"])
     # while the requeued job was queued or running, re-submitting left it alone
-    assert f"queued   {job['run_id']}  job {job['job_id']}" in sweeps.while_queued
+    line = next(ln for ln in sweeps.while_queued.splitlines() if job["run_id"] in ln)
+    assert line.split()[0] in ("queued", "running") and f"job {job['job_id']}" in line, line
     assert "submitting 0 runs" in sweeps.while_queued
 
 
 def test_resubmitting_a_finished_sweep_submits_nothing(sweeps):
     before = read_jsonl(sweeps.three / "jobs.jsonl")
     out = bench("sweep", *TOY, "--seeds", "0-2", "--name", "three", "--results", str(sweeps.root))
-    assert "submitting 0 runs as one SLURM job array (3 finished or queued: left alone)" in out
+    assert "submitting 0 runs as one SLURM job array (3 finished, running or queued: left alone)" in out
     assert out.count("skip     ") == 3
     assert read_jsonl(sweeps.three / "jobs.jsonl") == before
     assert "submitted job array" not in out
@@ -136,11 +141,13 @@ def test_failed_run_shows_its_error_and_log(sweeps):
     job = only_job(sweeps.failing)
     out = bench("status", str(sweeps.failing))
     assert "1 run: 0 pending, 0 running, 0 done, 1 failed" in out
-    assert f"failed      {job['run_id']}  job {job['job_id']} FAILED" in out
-    assert ("error: its job ended (FAILED) before the run started: bench.errors.BenchError: --device cuda, "
-            "but PyTorch sees no CUDA device") in out
+    assert ("  failed          1  its job ended (FAILED) before the run started: bench.errors.BenchError: --device "
+            "cuda, but PyTorch sees no CUDA device") in out  # one line per reason
+    assert f"e.g. {job['run_id']}  job {job['job_id']} FAILED" in out
     assert f"log: {Path(job['folder']) / (job['job_id'] + '_0_log.err')}" in out
-    assert "BenchError: --device cuda, but PyTorch sees no CUDA device" in out  # the traceback's last line
+    out = bench("status", str(sweeps.failing), "--state", "failed")  # each failed run, with its log's last lines
+    assert f"{job['run_id']}  job {job['job_id']} FAILED" in out
+    assert "| bench.errors.BenchError: --device cuda, but PyTorch sees no CUDA device" in out
 
 
 def test_a_refused_submission_writes_nothing(slurm_cluster, tmp_path):

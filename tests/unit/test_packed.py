@@ -24,7 +24,7 @@ from variants.base import Variant
 
 ALL = ["gan", "lsgan", "wgan", "wgan-gp", "sngan", "ebgan"]
 # Per-run bookkeeping that differs between any two runs, and how the steps ran.
-EXECUTION = {"speed", "timings", "pid", "started_at", "finished_at", "argv", "host", "device", "git_commit",
+EXECUTION = {"speed", "timings", "pid", "started_at", "finished_at", "argv", "host", "device", "git_commit", "attempts",
              "checkpoint"}  # the checkpoint's sha256: packed floats round differently
 
 

@@ -87,7 +87,7 @@ def test_an_override_entry_with_variants_applies_to_those_variants_only():
     ({"steps": True}, "steps=True has the wrong type"),
     ({"device": 3}, "device=3 has the wrong type; expected text"),
     ({"variants": []}, "no variants"),
-    ({"seeds": "4-2"}, "malformed --seeds"),
+    ({"seeds": "4-2"}, "sweep.yaml: seeds '4-2' is malformed"),  # the file and its key, not a flag (issue 17)
     ({"seeds": [0, "a"]}, "seeds must be a list of integers"),
     ({"archs": "nope"}, "unknown arch 'nope'"),
     ({"variants": ["gan", "nope"]}, "unknown variant 'nope'"),
@@ -113,7 +113,7 @@ def test_valid_keys_are_named_and_follow_plan_runs():
     with pytest.raises(BenchError, match="valid keys: name, variants, archs, datasets, seeds, schedule, set"):
         spec_from_mapping({**TOY, "name": "x", "gpus": 1}, "f")
     # the keyword options of plan_runs are sweep keys (so data_root etc. slot in when plan_runs takes them)
-    assert {"steps", "batch_size", "evals", "device"} <= set(SPEC_KEYS)
+    assert {"steps", "batch_size", "evals", "device", "keep_checkpoints"} <= set(SPEC_KEYS)
 
 
 def test_yaml_is_read_safely(tmp_path):
