@@ -2,7 +2,7 @@
 
 Layout under <run>/ckpt/:
 
-    last.pt          the newest full-state checkpoint (bench.runner.Trainer.state())
+    last.pt          the newest full-state checkpoint (bench.train.member.Member.state())
     prev.pt          the one before it: the fallback when last.pt turns out damaged
     checksums.json   {"checkpoints": [{file, step, sha256, bytes, saved_at}, ...]}, the record of
                      what each good checkpoint's bytes are (SHA-256), written atomically

@@ -24,7 +24,7 @@ def classifier_cmd(dataset, data_root, out, device, progress):
     from bench.errors import BenchError
     from bench.metrics.extractors import classifier_path, train_and_save
     from bench.metrics.classifier import file_hash
-    from bench.runner import resolve_device
+    from bench.train.member import resolve_device
 
     data = build_dataset(dataset, data_root=data_root)
     if data.family != "image":

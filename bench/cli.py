@@ -102,8 +102,8 @@ def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, n_eva
         raise BenchError(f"--name {name!r} must be a plain folder name (no '/'), e.g. --name wgan-vs-gan")
     check_results_root(results)
 
-    from bench.packed import run_many
     from bench.summary import print_summary
+    from bench.train.loop import run_many
 
     outcomes = []
     for cfg, outcome in run_many(runs, results, name, force=force, progress=progress):  # packs where --pack asks

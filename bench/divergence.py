@@ -1,9 +1,9 @@
 """Detecting divergence between evaluation steps, without slowing the training loop.
 
-The runner sums every loss part on the device and reads nothing back per step (bench.capture relies
-on that). A NaN or inf in any step's loss makes its running sum NaN or inf until the next
+The engine sums every loss part on the device and reads nothing back per step (bench.train.capture
+relies on that). A NaN or inf in any step's loss makes its running sum NaN or inf until the next
 evaluation resets it, so the sums say whether anything went wrong since the last evaluation. The
-runner already reads the running critic gap once per 1 % of the steps (for the progress bar); `poll`
+loop already reads the running critic gap once per 1 % of the steps (for the progress bar); `poll`
 reads all the sums in that same single host transfer, so divergence is caught within 1 % of the
 run, in a window of steps it can name, at no extra synchronization. (A generator whose output is
 NaN or inf makes the critic's and its own losses NaN, so it is caught the same way; the evaluator
@@ -25,7 +25,7 @@ import torch
 class Poll:
     """The loss sums since the last evaluation, on the host. For packed runs each value is per member."""
 
-    sums: dict[str, torch.Tensor]  # key -> 0-d tensor (one run) or [K] (a pack)
+    sums: dict[str, torch.Tensor]  # key -> [K], one value per member (K = 1 for a run alone)
     n_d: int
 
     def running_gap(self) -> float | None:
@@ -44,7 +44,8 @@ def poll(acc_d: dict[str, torch.Tensor], acc_g: dict[str, torch.Tensor], n_d: in
     keys = [*(f"d:{k}" for k in acc_d), *(f"g:{k}" for k in acc_g)]
     if not keys:
         return Poll({}, n_d)
-    host = torch.stack([*acc_d.values(), *acc_g.values()]).cpu()
+    # one run's sums are 0-d, a pack's [K]: read both as [K] (K = 1 for a run alone)
+    host = torch.stack([v.reshape(-1) for v in [*acc_d.values(), *acc_g.values()]]).cpu()
     sums = {}
     for key, value in zip(keys, host):
         side, name = key.split(":", 1)

@@ -30,14 +30,15 @@ def eval_cmd(run_dirs, metric_list, which, data_root, evaluation):
     from bench.errors import BenchError
     from bench.eval_options import check as check_evaluation
     from bench.metrics import METRICS, EvalContext, Missing
-    from bench.runner import Trainer, batched
+    from bench.train.evaluate import batched
+    from bench.train.member import Member
     from bench.store import RunDir
 
     names = parse_list(metric_list, "--metrics")
     for n in names:
-        METRICS.get(n)  # unknown names are a BenchError listing the choices
-        if n == "critic_gap":
-            raise BenchError("--metrics critic_gap: needs the critic, which is not kept per step; drop it")
+        metric = METRICS.get(n)  # unknown names are a BenchError listing the choices
+        if "critic" in metric.needs:  # what a metric needs, it declares (bench.metrics.registry)
+            raise BenchError(f"--metrics {n}: needs the training critic, which is not kept per step; drop it")
     check_evaluation(**evaluation)  # e.g. a missing --inception-weights file fails before any run is read
     plans = []
     for d in run_dirs:
@@ -59,7 +60,7 @@ def eval_cmd(run_dirs, metric_list, which, data_root, evaluation):
                              "pass --w-indep-steps N (the standard schedule uses 500)")
         plans.append((run, cfg, options, ckpts if which == "all" else ckpts[-1:]))
     for run, cfg, options, ckpts in plans:
-        trainer = Trainer(cfg)
+        trainer = Member(cfg)
         for path in ckpts:
             trainer.G.load_state_dict(torch.load(path, map_location=trainer.device, weights_only=True))
             step = int(path.stem.rsplit("_", 1)[1])

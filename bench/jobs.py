@@ -34,7 +34,7 @@ import submitit
 
 from bench import jobstart
 from bench.config import RunConfig
-from bench.packed import run_pack
+from bench.train.loop import run
 from bench.store import RunDir
 
 # Seconds between the signal and the forced requeue; well inside submitit's default 90 s warning.
@@ -115,7 +115,7 @@ class StopRequest:
 
 class TrainJob(submitit.helpers.Checkpointable):
     """`TrainJob()(cfg, root, name)` trains one run (resuming or skipping it as the run store says).
-    `cfg` may also be a list of configs that differ only in seed, trained as one pack (bench.packed),
+    `cfg` may also be a list of configs that differ only in seed, trained as one pack (bench.train.loop),
     or a list of such packs (lists), trained one after another in this one job (a profile's
     runs_per_task)."""
 
@@ -130,7 +130,7 @@ class TrainJob(submitit.helpers.Checkpointable):
             for pack in packs:
                 if stop.requested:
                     break  # the rest resume (or start) when the job runs again
-                results += run_pack(pack, Path(root), name, progress=False, stop=stop)  # one config: run_one
+                results += run(pack, Path(root), name, progress=False, stop=stop)  # one config: a pack of 1
             for c, result in results:
                 step = (RunDir(result.path).read() or {}).get("step")
                 print(f"bench: run {c.run_id}: {result.status} at step {step} ({result.action})"

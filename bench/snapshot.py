@@ -8,7 +8,7 @@ the sweep folder, under `.code/<hash of the files>/`, and every job and requeue 
 
 Each copy holds `code.json`: the git commit it was taken from, whether the checkout had uncommitted
 changes to the packages (dirty) and a SHA-256 of those changes, so that run.json can say exactly what
-code computed a number (bench.runner.environment reads it through `identity`).
+code computed a number (bench.train.record.environment reads it through `identity`).
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ COMPILE_MODES = ("auto", "none", "graph", "compile")
 
 @dataclass(frozen=True)
 class Speed:
-    compile: str = "auto"  # auto | none | graph | compile (bench.capture)
-    pack: int = 1  # runs of one config, differing only in seed, trained together (bench.packed)
+    compile: str = "auto"  # auto | none | graph | compile (bench.train.capture)
+    pack: int = 1  # runs of one config, differing only in seed, trained together (bench.train.packed)
     tf32: bool = False  # allow TF32 in CUDA matmuls and convolutions
 
     def to_record(self) -> dict:

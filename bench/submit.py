@@ -14,7 +14,7 @@ finished (done or diverged) run is skipped, a run that a live process or job hol
 requeued) is left alone, and the rest are submitted; the runner resumes an interrupted one from its
 checkpoint. Jobs import a snapshot of the code taken now (bench.snapshot), so editing the checkout
 while they wait changes nothing they run. Runs whose config asks for packing (`pack: K`) go K to a
-job (bench.packed.plan_packs): one array task trains them together.
+job (bench.train.loop.plan_packs): one array task trains them together.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 from bench.config import RunConfig
 from bench.errors import BenchError
 from bench.executors import make_executor, python_path
-from bench.packed import plan_packs
+from bench.train.loop import plan_packs
 from bench.profile import Profile
 from bench.runstate import sweep_states
 from bench.status import RETRY_JOBS, all_jobs, append_jobs
@@ -70,7 +70,7 @@ def triage(runs: list[RunConfig], folder: Path) -> list[Planned]:
 
 
 def plan_tasks(todo: list[RunConfig], runs_per_task: int) -> list[list[list[RunConfig]]]:
-    """Array tasks: each a list of packs (bench.packed.plan_packs) holding at most runs_per_task runs
+    """Array tasks: each a list of packs (bench.train.loop.plan_packs) holding at most runs_per_task runs
     in all (a pack larger than that gets a task of its own)."""
     tasks: list[list[list[RunConfig]]] = []
     for pack in plan_packs(todo):

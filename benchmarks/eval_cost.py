@@ -6,7 +6,7 @@
 
 Times (1) the runner's generator step of `wgan-gp --arch dcgan` at the standard batch (5 critic steps
 with the gradient penalty, one generator step), median of --repeats blocks of --steps steps after a
-warm-up, and (2) Trainer.evaluate() at the standard sample counts with every metric (FID/IS/KID/PR
+warm-up, and (2) one evaluation (bench.train.evaluate) at the standard sample counts with every metric (FID/IS/KID/PR
 on 10,000 samples, exact and sliced W1, w_indep at its standard steps, stacked modes on 26,000
 samples where the data is stacked): the first evaluation of a process, which also computes the
 real set's features (cached on disk by torch-fidelity for later evaluations and runs), and a second
@@ -40,11 +40,13 @@ def main(argv=None) -> None:
 
     from bench.config import plan_runs
     from bench.metrics import METRICS
-    from bench.runner import Trainer
+    from bench.train.engine import Engine
+    from bench.train.evaluate import evaluate
+    from bench.train.member import Member
 
     (cfg,) = plan_runs([args.variant], args.arch, args.dataset, [0], "standard", device=args.device)
     s = cfg.schedule
-    trainer = Trainer(cfg)
+    trainer = Engine(Member(cfg))
 
     def sync():  # CUDA work is asynchronous: wait for it before reading the clock
         if trainer.device.type == "cuda":
@@ -81,7 +83,8 @@ def main(argv=None) -> None:
         spent.clear()
         sync()
         t = time.perf_counter()
-        row = trainer.evaluate(None)  # reads its results back to the host, so it ends synchronized
+        trainer.sync()
+        row = evaluate(trainer.member, None)  # reads its results back to the host, so it ends synchronized
         evals.append(time.perf_counter() - t)
     interval = s.steps / s.evals
     print(f"{args.variant} {args.arch} {args.dataset} on {args.device}, standard schedule (batch {s.batch_size}, "

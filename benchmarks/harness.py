@@ -78,9 +78,10 @@ def ours(variant: str, arch: str, dataset: str, args, modes: list[str], packs: l
     """Our runner's trainers for the workload: one per --compile mode, and a pack per K (fastest mode).
     Returns them and a single-run trainer whose G and D the plain loop copies (same model, same init)."""
     from bench.config import plan_runs
-    from bench.packed import PackedTrainer
-    from bench.runner import Trainer
     from bench.speed import Speed
+    from bench.train.engine import Engine
+    from bench.train.member import Member
+    from bench.train.packed import PackedEngine
 
     def plan(seeds, speed):
         return plan_runs([variant], arch, dataset, seeds, preset="standard", batch_size=args.batch_size,
@@ -89,18 +90,18 @@ def ours(variant: str, arch: str, dataset: str, args, modes: list[str], packs: l
     out, reference = [], None
     for mode in modes:
         (cfg,) = plan([0], Speed(compile=mode, tf32=args.tf32))
-        trainer = Trainer(cfg)
+        trainer = Engine(Member(cfg))
         reference = reference or trainer
         out.append(Contestant(f"bench run --compile {mode}", trainer.train_step))
     fastest = "graph" if "graph" in modes else modes[0]
     for k in packs:
         cfgs = plan(list(range(k)), Speed(compile=fastest, pack=k, tf32=args.tf32))
-        members = [Trainer(cfgs[0])]
-        members += [Trainer(c, dataset=members[0].dataset) for c in cfgs[1:]]
-        out.append(Contestant(f"bench run --compile {fastest} --pack {k}", PackedTrainer(members).train_step, runs=k))
+        members = [Member(cfgs[0])]
+        members += [Member(c, dataset=members[0].dataset) for c in cfgs[1:]]
+        out.append(Contestant(f"bench run --compile {fastest} --pack {k}", PackedEngine(members).train_step, runs=k))
     if reference is None:
         (cfg,) = plan([0], Speed(compile="none", tf32=args.tf32))
-        reference = Trainer(cfg)
+        reference = Engine(Member(cfg))
     return out, reference
 
 
@@ -130,7 +131,7 @@ def measure(contestants: list[Contestant], args) -> dict[str, list[float]]:
 def report(title: str, contestants: list[Contestant], rates: dict[str, list[float]], args,
            baseline: str, file=sys.stdout) -> list[dict]:
     """Print the table (medians; ratios against `baseline`) and return its rows."""
-    from bench.runner import describe_device
+    from bench.train.record import describe_device
 
     device = describe_device(torch.device(args.device))
     rows = []

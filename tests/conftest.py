@@ -51,3 +51,14 @@ def cli_inprocess(capsys):
         return code, out.out, out.err
 
     return call
+
+
+@pytest.fixture
+def one_thread():
+    """Tests that compare numbers across processes run torch on one thread (as the children do)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

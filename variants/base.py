@@ -1,19 +1,37 @@
-"""The variant interface: a variant states its hyperparameters and its losses; the runner owns the loop.
+"""The variant interface: a variant states its hyperparameters, its losses and its constraints; the
+training engine (bench.train) owns the loop, the optimizers and every speed trick.
 
-A variant never calls backward() or step(). The runner asks it, in order:
-    critic_steps(gen_step)        how many critic updates before this generator update
-    prepare_critic(D)             once, before training (e.g. spectral normalization)
-    critic_noise(real)            random numbers the critic loss needs (e.g. GP's eps), or None
+A variant never calls backward() or step(). Per generator step the engine asks it, in order:
+    critic_steps(gen_step)             how many critic updates before this generator update
+    critic_noise(real)                 random numbers the critic loss needs (e.g. GP's eps), or None
     critic_loss(D, real, fake, noise)  -> LossOut, backpropagated into D
-    after_critic_step(D)          after each critic update (e.g. weight clipping)
-    generator_loss(D, fake)       -> LossOut, backpropagated into G
-and `score(D, x)` gives the critic's "realness" per sample (higher = more real); the runner records
-E[score(real)] - E[score(fake)] on held-out data for every variant as `critic_gap`.
+    after_critic_step(D)               after each critic update (e.g. weight clipping)
+    generator_loss(D, fake)            -> LossOut, backpropagated into G; with `generator_needs_real`,
+                                          generator_loss(D, fake, real) gets a real batch too
+and, once before training, `prepare_critic(D)` (e.g. spectral normalization). `score(D, x)` gives
+the critic's "realness" per sample (higher = more real); the engine records E[score(real)] -
+E[score(fake)] on held-out data for every variant as `critic_gap`.
 
-Inside critic_loss and generator_loss, D is only ever called (D(x)); the runner may pass a module or,
-for packed runs (bench.packed), a function that evaluates one member's critic. Randomness a loss
-needs is drawn by critic_noise, outside the loss, from the run's own stream, so that K packed runs
-each draw theirs from their own stream exactly as they would alone.
+The default critic_loss is `critic_loss_from_scores(score(D, real), score(D, fake))` plus
+`penalty(D, real, fake, noise)`; a variant overrides critic_loss only when its loss is not a
+function of the two batches' scores (EBGAN's energies).
+
+The rules (tests/unit/test_variant_contract.py checks each for every registered variant, entry-point
+plugins included):
+  1. D is only called: D(x). The engine may pass the critic module, or a function that evaluates one
+     member of a packed run; the only other thing a loss asks of D goes through
+     variants.losses.input_gradient(D, x), which finds a closed form where the critic has one.
+  2. Randomness only in critic_noise, drawn from `self.rng` (the run's own seeded stream), never
+     inside a loss: then K packed runs each draw theirs exactly as they would alone, and a resumed
+     run draws what the uninterrupted one did. A real batch for the generator loss is drawn by the
+     engine, from a stream of its own, only for a variant that sets `generator_needs_real`.
+  3. No host reads in a loss or hook (.item(), float(t), bool(t), .cpu(), .tolist()): a step runs
+     without synchronizing with the device, and may be captured as a CUDA graph.
+  4. after_critic_step changes D's parameters in place (p.clamp_(...), p.copy_(...)), never by
+     rebinding them (p.data = ...); under packing it runs once per member, on that member's slices.
+  5. Losses are finite on ordinary inputs, and a packed run of K members equals the K runs alone.
+How fast a step runs (joint scoring of real and fake, packing, CUDA graphs, fused optimizers) is the
+engine's business: nothing here depends on it.
 """
 
 from __future__ import annotations
@@ -27,7 +45,8 @@ from torch import Tensor, nn
 
 
 class LossOut(NamedTuple):
-    """A loss to backpropagate and its named parts (detached scalars, logged for every variant)."""
+    """A loss to backpropagate and its named parts (detached scalars, logged for every variant as
+    diagnostics: bench report never treats them as quality measures)."""
 
     total: Tensor
     parts: dict[str, Tensor]
@@ -75,15 +94,16 @@ class Variant:
     gap_meaning: ClassVar[str] = ""  # what the critic gap is for this variant, written into run.json
     # Normalization the critic may not use, and what replaces it (recorded in run.json).
     critic_norm_rule: ClassVar[dict[str, str]] = {}
-    # False for a variant whose losses cannot run once per member under torch.func.vmap (e.g. they
-    # draw random numbers inside the loss instead of in critic_noise); `--pack` refuses it.
+    # True for a variant whose generator loss compares fake with real samples (relativistic GANs): the
+    # engine then calls generator_loss(D, fake, real) with a batch from the run's own "real_g" stream.
+    generator_needs_real: ClassVar[bool] = False
+    # False for a variant whose losses cannot run once per member under torch.func.vmap; `--pack`
+    # refuses it (every built-in variant packs).
     packable: ClassVar[bool] = True
 
     def __init__(self, hp: Hyper, rng: torch.Generator | None = None):
         self.hp = hp
-        self.rng = rng  # the run's seeded stream, for any randomness inside a loss (e.g. GP's eps)
-        # Set by the runner: the critic may score real and fake batches in one call (see score_pair).
-        self.score_jointly = False
+        self.rng = rng  # the run's seeded stream: critic_noise draws from it, nothing else does
 
     # -- schedule ------------------------------------------------------------------------------
     def critic_steps(self, gen_step: int) -> int:
@@ -99,7 +119,7 @@ class Variant:
         pass
 
     # -- losses --------------------------------------------------------------------------------
-    def score(self, D: nn.Module, x: Tensor) -> Tensor:
+    def score(self, D, x: Tensor) -> Tensor:
         """Per-sample realness, shape [N]."""
         return D(x).view(-1)
 
@@ -107,18 +127,13 @@ class Variant:
         """Random numbers critic_loss needs for this batch, drawn from self.rng (None: it needs none)."""
         return None
 
-    def score_pair(self, D: nn.Module, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
-        """score(D, real), score(D, fake). With score_jointly, one call on both batches: the same
-        numbers (up to float rounding) from one matrix product per layer instead of two plus a sum of
-        their weight gradients; the runner sets it only for a critic that treats each sample on its
-        own and has no per-call state (scores_samples_independently)."""
-        if self.score_jointly:
-            s = self.score(D, torch.cat([real, fake]))
-            return s[: real.shape[0]], s[real.shape[0]:]
-        return self.score(D, real), self.score(D, fake)
+    def critic_loss(self, D, real: Tensor, fake: Tensor, noise: Tensor | None = None) -> LossOut:
+        return self.critic_loss_given_scores(D, real, fake, noise, self.score(D, real), self.score(D, fake))
 
-    def critic_loss(self, D: nn.Module, real: Tensor, fake: Tensor, noise: Tensor | None = None) -> LossOut:
-        s_real, s_fake = self.score_pair(D, real, fake)
+    def critic_loss_given_scores(self, D, real: Tensor, fake: Tensor, noise: Tensor | None,
+                                 s_real: Tensor, s_fake: Tensor) -> LossOut:
+        """The default critic loss once both batches are scored (the engine may score them in one
+        call where that computes the same numbers)."""
         loss = self.critic_loss_from_scores(s_real, s_fake)
         parts = {"d_loss": loss.detach(), "gap": (s_real.mean() - s_fake.mean()).detach()}
         penalty = self.penalty(D, real, fake, noise)
@@ -127,11 +142,12 @@ class Variant:
             loss = loss + penalty
         return LossOut(loss, parts)
 
-    def generator_loss(self, D: nn.Module, fake: Tensor) -> LossOut:
+    def generator_loss(self, D, fake: Tensor, real: Tensor | None = None) -> LossOut:
+        """`real` is given only to a variant with generator_needs_real."""
         loss = self.generator_loss_from_scores(self.score(D, fake))
         return LossOut(loss, {"g_loss": loss.detach()})
 
-    def penalty(self, D: nn.Module, real: Tensor, fake: Tensor, noise: Tensor | None = None) -> Tensor | None:
+    def penalty(self, D, real: Tensor, fake: Tensor, noise: Tensor | None = None) -> Tensor | None:
         """An extra critic term, already weighted (e.g. the gradient penalty); None for no term.
         `noise` is critic_noise(real) (drawn here when the caller passes None)."""
         return None
@@ -142,19 +158,10 @@ class Variant:
     def generator_loss_from_scores(self, s_fake: Tensor) -> Tensor:
         raise NotImplementedError
 
-    # -- optimizers ----------------------------------------------------------------------------
-    def optimizers(self, G: nn.Module, D: nn.Module) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-        hp = self.hp
-        if hp.optimizer == "rmsprop":
-            return torch.optim.RMSprop(G.parameters(), lr=hp.lr_g), torch.optim.RMSprop(D.parameters(), lr=hp.lr_d)
-        betas = (hp.beta1, hp.beta2)
-        # PyTorch's fused Adam: the same update in one kernel (CUDA) or one pass per tensor (CPU), instead of
-        # the default foreach implementation's dozen kernels and temporaries per step; it also captures into
-        # a CUDA graph (bench.capture sets capturable=True).
-        return (
-            torch.optim.Adam(G.parameters(), lr=hp.lr_g, betas=betas, fused=True),
-            torch.optim.Adam(D.parameters(), lr=hp.lr_d, betas=betas, fused=True),
-        )
+    @classmethod
+    def scores_both_batches(cls) -> bool:
+        """Whether the critic loss is the default one, a function of score(D, real) and score(D, fake)."""
+        return cls.critic_loss is Variant.critic_loss
 
     @classmethod
     def describe(cls) -> dict:
@@ -165,21 +172,6 @@ class Variant:
             "gap_meaning": cls.gap_meaning,
             "critic_norm_rule": dict(cls.critic_norm_rule),
         }
-
-
-def scores_samples_independently(D: nn.Module) -> bool:
-    """True when D(cat([a, b])) computes what cat([D(a), D(b)]) does: no layer mixes the samples of a
-    batch (batch norm) or keeps running statistics, and no call changes state or runs hooks (spectral
-    norm's power iteration runs once per call)."""
-    from torch.nn.utils import parametrize
-
-    for m in D.modules():
-        if isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd)) \
-                or getattr(m, "track_running_stats", False):
-            return False
-        if m._forward_pre_hooks or m._forward_hooks or parametrize.is_parametrized(m):
-            return False
-    return True
 
 
 def hyper_fields(cls: type[Hyper]) -> dict[str, dataclasses.Field]:

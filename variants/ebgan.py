@@ -65,7 +65,7 @@ class Ebgan(Variant):
         loss = losses.margin_energy_critic(e_real, e_fake, self.hp.margin)
         return LossOut(loss, {"d_loss": loss.detach(), "gap": (e_fake.mean() - e_real.mean()).detach()})
 
-    def generator_loss(self, D, fake):
+    def generator_loss(self, D, fake, real=None):
         e_fake, code = energy(D, fake)
         pt = losses.pull_away(code)
         loss = e_fake.mean() + self.hp.pt_weight * pt

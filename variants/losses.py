@@ -62,22 +62,59 @@ def pull_away(embeddings: Tensor) -> Tensor:
     return (cos2.sum() - cos2.diagonal().sum()) / (n * (n - 1))
 
 
-def gradient_penalty(critic, real: Tensor, fake: Tensor, eps: Tensor, input_gradient=None) -> Tensor:
-    """Gulrajani et al. 2017, Alg. 1: E[(||grad_x D(x_hat)||_2 - 1)^2], x_hat = eps x + (1 - eps) x_fake.
+def relativistic_average_critic(s_real: Tensor, s_fake: Tensor) -> Tensor:
+    """Jolicoeur-Martineau 2019 (RaSGAN), the critic's loss, with C the critic's raw output:
+    -E[log sigmoid(C(x) - E C(G(z)))] - E[log(1 - sigmoid(C(G(z)) - E C(x)))]."""
+    return F.softplus(-(s_real - s_fake.mean())).mean() + F.softplus(s_fake - s_real.mean()).mean()
 
-    `eps` has shape [N] (one uniform draw per sample); `critic` maps [N, ...] -> [N].
-    `input_gradient`, where the critic has its input gradient in closed form (x -> d sum(critic(x)) / dx,
-    differentiable in the weights: bench.arch.mlp.VectorCritic.input_gradient), is used instead of
-    autograd: the same gradient at less cost. Otherwise the input gradient comes from torch.func.vjp
-    rather than torch.autograd.grad: the same backward kernels, still differentiable in the critic's
-    parameters, but it also works inside torch.func.vmap (packed runs) and under torch.compile,
-    neither of which can run autograd.grad with create_graph=True.
+
+def relativistic_average_generator(s_real: Tensor, s_fake: Tensor) -> Tensor:
+    """Jolicoeur-Martineau 2019 (RaSGAN), the generator's loss: the critic's with real and fake swapped,
+    -E[log sigmoid(C(G(z)) - E C(x))] - E[log(1 - sigmoid(C(x) - E C(G(z))))]."""
+    return relativistic_average_critic(s_fake, s_real)
+
+
+# -- penalties: small formulas over one input-gradient helper --------------------------------------
+def input_gradient(D, x: Tensor) -> Tensor:
+    """d sum(D(x)) / dx per sample, differentiable in D's parameters, for a critic D: [N, ...] -> [N].
+
+    Where D has its input gradient in closed form (`D.input_gradient`: bench.arch.mlp.VectorCritic,
+    alone or as one member of a packed run), that is used: the same gradient at less cost. Otherwise it
+    comes from torch.func.vjp rather than torch.autograd.grad: the same backward kernels, still
+    differentiable in the critic's parameters, but it also works inside torch.func.vmap (packed runs)
+    and under torch.compile, neither of which can run autograd.grad with create_graph=True. A function
+    (e.g. `lambda x: D(x)`) has no closed form and always goes through vjp.
     """
+    closed_form = getattr(D, "input_gradient", None)
+    if closed_form is not None:
+        return closed_form(x)
+    scores, pullback = torch.func.vjp(D, x)
+    (grad,) = pullback(torch.ones_like(scores))  # d sum(scores) / d x, per sample
+    return grad
+
+
+def interpolates(real: Tensor, fake: Tensor, eps: Tensor) -> Tensor:
+    """Gulrajani et al. 2017, Alg. 1, line 6: x_hat = eps x + (1 - eps) x_fake, eps of shape [N]."""
     eps = eps.view(-1, *([1] * (real.dim() - 1)))
-    x_hat = eps * real.detach() + (1.0 - eps) * fake.detach()
-    if input_gradient is not None:
-        grad = input_gradient(x_hat)
-    else:
-        scores, pullback = torch.func.vjp(critic, x_hat)
-        (grad,) = pullback(torch.ones_like(scores))  # d sum(scores) / d x_hat, per sample
-    return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+    return eps * real.detach() + (1.0 - eps) * fake.detach()
+
+
+def _norms(grad: Tensor) -> Tensor:
+    return grad.flatten(1).norm(2, dim=1)
+
+
+def gradient_penalty(D, real: Tensor, fake: Tensor, eps: Tensor) -> Tensor:
+    """Gulrajani et al. 2017, Alg. 1 (two-sided): E[(||grad D(x_hat)||_2 - 1)^2] at the interpolates."""
+    return ((_norms(input_gradient(D, interpolates(real, fake, eps))) - 1.0) ** 2).mean()
+
+
+def lipschitz_penalty(D, real: Tensor, fake: Tensor, eps: Tensor) -> Tensor:
+    """Petzka, Fischer & Lukovnicov 2018 (one-sided, "LP"): E[max(0, ||grad D(x_hat)||_2 - 1)^2] at the
+    interpolates: only gradients steeper than 1 are penalized."""
+    return (F.relu(_norms(input_gradient(D, interpolates(real, fake, eps))) - 1.0) ** 2).mean()
+
+
+def r1_penalty(D, real: Tensor) -> Tensor:
+    """Mescheder, Geiger & Nowozin 2018, R1 without its gamma / 2 (zero-centred, on real data):
+    E[||grad D(x)||_2^2]."""
+    return input_gradient(D, real.detach()).flatten(1).pow(2).sum(1).mean()

@@ -43,7 +43,7 @@ class SnganHyper(Hyper):
 class _SpectralNormInPlace(_SpectralNorm):
     """PyTorch's spectral-norm parametrization, with the power iteration's in-place update of u and v
     written as copy_ instead of F.normalize(..., out=u): the same numbers, but torch.func.vmap can
-    batch it, so a packed run (bench.packed) runs each member's own power iteration."""
+    batch it, so a packed run (bench.train.packed) runs each member's own power iteration."""
 
     @torch.no_grad()
     def _power_method(self, weight_mat: torch.Tensor, n_power_iterations: int) -> None:

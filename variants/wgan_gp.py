@@ -55,10 +55,7 @@ class WganGp(Variant):
 
     def penalty(self, D, real, fake, noise=None):
         eps = noise if noise is not None else self.critic_noise(real)
-        # A critic with its input gradient in closed form (the MLP critic, alone or as a packed
-        # member: bench.arch.mlp) skips autograd's double backward; any other critic goes through vjp.
-        closed_form = getattr(D, "input_gradient", None)
-        return self.hp.gp_weight * losses.gradient_penalty(lambda x: self.score(D, x), real, fake, eps, closed_form)
+        return self.hp.gp_weight * losses.gradient_penalty(D, real, fake, eps)
 
     def critic_loss_from_scores(self, s_real, s_fake):
         return losses.wasserstein_critic(s_real, s_fake)

@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 from bench.arch.dcgan import ConvCritic
 from bench.arch.mlp import VectorCritic
-from bench.metrics.registry import EvalContext, register
+from bench.metrics.registry import EvalContext, Key, register
 from variants.losses import gradient_penalty, wasserstein_critic
 
 SEED = 0
@@ -61,7 +61,7 @@ def independent_gap(real: Tensor, fake: Tensor, family: str, steps: int, seed: i
             r = real_fit[torch.randint(n, (batch,), device=device, generator=rng)]
             f = fake_fit[torch.randint(n, (batch,), device=device, generator=rng)]
             eps = torch.rand(batch, device=device, generator=rng)
-            penalty = gradient_penalty(critic, r, f, eps, getattr(critic, "input_gradient", None))
+            penalty = gradient_penalty(critic, r, f, eps)  # (closed-form input gradient where the critic has one)
             loss = wasserstein_critic(critic(r), critic(f)) + GP_WEIGHT * penalty
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -76,13 +76,15 @@ def _mean_score(critic: nn.Module, x: Tensor) -> float:
 
 @register(
     "w_indep",
-    ("w_indep", "w_indep_steps", "w_indep_n"),
+    (Key("w_indep", "independent W", "lower"), Key("w_indep_steps", "w_indep steps", None, "count"),
+     Key("w_indep_n", "w_indep samples", None, "count")),
     f"independent critic, trained afresh at each evaluation for w_indep_steps steps (0 = off, the quick "
     f"default; standard: bench.eval_options) with seed {SEED}: WGAN-GP objective (lambda {GP_WEIGHT:g}, Adam "
     f"lr {LR:g}, betas {BETAS}, batch {BATCH}); toy: mlp critic 3 x 256, images: dcgan critic width 32, no "
     "normalization; trained on the first half of the held-out real set and of G's latent-bank samples, "
     "w_indep = E[D(x)] - E[D(G(z))] on the second halves (w_indep_n samples each)",
     "Independent critic's W1 estimate: a fresh WGAN-GP critic of one fixed architecture, comparable across variants",
+    needs=("samples",),
 )
 def w_indep_metric(ctx: EvalContext):
     if ctx.w_indep_steps <= 0:

@@ -20,12 +20,19 @@ import torch
 from bench.metrics.classifier import cached_classifier, features_and_logits, to_uint8
 from bench.metrics.extractors import cache_root, choose_extractor
 from bench.metrics.features import SLICED_PROJECTIONS, w1_exact_features, w1_sliced
-from bench.metrics.fidelity import KEYS, fidelity_metrics
-from bench.metrics.registry import EvalContext, register
+from bench.metrics.fidelity import fidelity_metrics
+from bench.metrics.registry import EvalContext, Key, register
 
 LITERATURE_N = 10_000  # "Are GANs Created Equal?" (Lucic et al. 2018): FID on 10k samples
 W1_FEAT_POINTS = 2000  # exact W1 in feature space on this many samples per side
-PROTOCOL_KEYS = ("extractor", "n_fake", "n_real", "ref_split", "fidelity_n_note", "extractor_fallback")
+# the row keys of the fidelity metric: the measures, then how they were made
+FIDELITY_KEYS = (Key("fid", "FID", "lower"), Key("is_mean", "IS", "higher"),
+                 Key("is_std", "IS std", None, "uncertainty"), Key("kid_mean", "KID", "lower"), Key("kid_std", "KID std", None, "uncertainty"),
+                 Key("precision", "precision", "higher"), Key("recall", "recall", "higher"),
+                 Key("extractor", "extractor", None, "info"), Key("n_fake", "generated samples", None, "count"),
+                 Key("n_real", "real samples", None, "count"), Key("ref_split", "reference split", None, "info"),
+                 Key("fidelity_n_note", "sample-count note", None, "info"),
+                 Key("extractor_fallback", "extractor fallback", None, "info"))
 
 
 def _protocol(ctx: EvalContext, extractor, fallback: str | None, n: int) -> dict:
@@ -39,7 +46,7 @@ def _protocol(ctx: EvalContext, extractor, fallback: str | None, n: int) -> dict
 
 @register(
     "fidelity",
-    KEYS + PROTOCOL_KEYS,
+    FIDELITY_KEYS,
     "torch-fidelity calculate_metrics (isc, fid, kid, prc) on G of the fixed latent bank vs the held-out "
     "test images (n_eval each, uint8); feature extractor: the data set's classifier (penultimate features "
     "for FID/KID/PRC, logits for IS; on stacked images the three channels' features side by side and IS over "
@@ -47,6 +54,7 @@ def _protocol(ctx: EvalContext, extractor, fallback: str | None, n: int) -> dict
     "subsets; real-set features cached per (data set, split, seed, extractor:hash, n)",
     "FID, IS, KID, precision/recall (torch-fidelity; the data set's classifier or InceptionV3)",
     families=("image",),
+    needs=("samples", "classifier"),
 )
 def fidelity_metric(ctx: EvalContext):
     extractor, fallback = choose_extractor(ctx.extractor, ctx.dataset, ctx.inception_weights)
@@ -67,13 +75,15 @@ def classifier_features(x: torch.Tensor, path: Path, hash_: str, batch: int = 10
 
 @register(
     "w1_feat",
-    ("w1_exact_feat", "w1_sliced", "w1_feat_n"),
+    (Key("w1_exact_feat", "W1 exact (features)", "lower"), Key("w1_sliced", "sliced W1", "lower"),
+     Key("w1_feat_n", "W1 feature samples", None, "count")),
     f"in the classifier's penultimate feature space (stacked images: the channels' features side by side): "
     f"w1_exact_feat = exact W1 (POT ot.emd2, Euclidean cost) "
     f"between the first min(n_eval, {W1_FEAT_POINTS}) generated and held-out real samples; w1_sliced = "
     f"sliced W1 (POT, p=1, {SLICED_PROJECTIONS} directions, seed 0) on the same points",
     "Exact and sliced W1 between generated and held-out real samples in classifier feature space (POT)",
     families=("image",),
+    needs=("samples", "classifier"),
 )
 def w1_feat_metric(ctx: EvalContext):
     extractor, _ = choose_extractor("classifier", ctx.dataset)

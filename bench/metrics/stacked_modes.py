@@ -20,7 +20,7 @@ import torch
 
 from bench.metrics.classifier import cached_classifier, channel_labels
 from bench.metrics.extractors import classifier_extractor
-from bench.metrics.registry import EvalContext, Missing, register
+from bench.metrics.registry import EvalContext, Key, Missing, register
 
 
 def mode_ids(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -45,13 +45,15 @@ def modes_captured(counts: np.ndarray) -> int:
 
 @register(
     "stacked_modes",
-    ("modes", "modes_kl", "modes_n"),
+    (Key("modes", "modes", "higher"), Key("modes_kl", "modes KL", "lower"),
+     Key("modes_n", "mode-count samples", None, "count")),
     "stacked images only: G of n_modes latents from a fixed seed (eval_seed + 2; 26,000 in the standard "
     "protocol as in VEEGAN/PacGAN, fewer in quick; modes_n says how many), each channel labelled by the "
     "single-channel data set's classifier; modes = modes captured = distinct label triples (of 1,000); "
     "modes_kl = KL(mode histogram || uniform over the 1,000), nats",
     "Stacked images: modes captured (label triples, of 1,000) and KL of the mode histogram to uniform",
     families=("image",),
+    needs=("samples", "classifier", "generator"),
 )
 def stacked_modes_metric(ctx: EvalContext):
     source = getattr(ctx.dataset, "channel_source", None)

@@ -8,7 +8,7 @@ import ot
 import torch
 from torch import Tensor
 
-from bench.metrics.registry import EvalContext, Missing, register
+from bench.metrics.registry import EvalContext, Key, Missing, register
 
 
 def w1_exact(x: np.ndarray, y: np.ndarray) -> float:
@@ -39,7 +39,7 @@ W1_IMAGE_POINTS = 2000  # images: exact W1 on this many flattened pixel vectors 
 
 @register(
     "w1_exact",
-    ("w1_exact", "w1_exact_space"),
+    (Key("w1_exact", "W1 exact", "lower"), Key("w1_exact_space", "W1 space", None, "info")),
     "exact W1 (POT ot.emd2, Euclidean cost, uniform weights) between G of the fixed latent bank "
     "and the held-out real set: toy data on all n_eval points in data space; images on the first "
     f"min(n_eval, {W1_IMAGE_POINTS}) of each, flattened pixel vectors in [-1, 1] (w1_exact_space: pixel)",
@@ -55,7 +55,7 @@ def w1_metric(ctx: EvalContext):
 
 @register(
     "modes",
-    ("modes", "hq_frac"),
+    (Key("modes", "modes", "higher"), Key("hq_frac", "HQ %", "higher", scale=100.0)),
     "toy mixtures: over G of the fixed latent bank, hq_frac = fraction within 3 std of the nearest mode; "
     "modes = modes captured = mixture modes nearest to at least one such sample (VEEGAN / PacGAN)",
     "Mixture modes captured and fraction of high-quality samples (within 3 std of a mode)",

@@ -2,7 +2,8 @@
 
     load.py            results folders -> pandas frames (runs, wide per-step rows, the long frame);
                        rows `bench eval` appended are merged into the rows of their steps
-    measures.py        which metric keys are quality measures, and which way is better
+    measures.py        what each metric key means (label, direction, kind), as the runs declare it
+    legacy.py          the same for runs written before runs declared it: the old built-in table
     stats.py           the statistics: rank correlations, partial rho, Fisher-z means, Holm, power,
                        t-intervals, permutation tests
     correlation.py     critic estimate vs quality with runs as the unit: per run, per group, across runs

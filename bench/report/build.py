@@ -80,7 +80,7 @@ def build(res: Results, figures_dir: Path | None, exclude_flagged: bool = False,
 
     per = C.exclude(C.per_run(res), used.excluded)
     agg = C.aggregate(per, res, flagged)
-    v = verdicts(agg)
+    v = verdicts(agg, res.measures)
     across, across_note = C.across_runs(used)
     board = L.leaderboard(used, refs, flagged)
     pairs, pair_notes = L.pairwise(used)
@@ -90,17 +90,18 @@ def build(res: Results, figures_dir: Path | None, exclude_flagged: bool = False,
     excluded_note = ([f"--exclude-flagged: {len(used.excluded)} flagged runs are left out of every statistic below "
                       "(they stay in the run list)."] if used.excluded else [])
     tables = [
-        Table("verdict", TITLES["verdict"], CAPTIONS["verdict"], D.verdict_display(v), v,
+        Table("verdict", TITLES["verdict"], CAPTIONS["verdict"], D.verdict_display(v, res.measures), v,
               [design_line(v, per), *excluded_note]),
         Table("status", TITLES["status"], CAPTIONS["status"], T.status_display(counts), counts),
-        Table("final", TITLES["final"], CAPTIONS["final"], D.leaderboard_display(board, "final"),
+        Table("final", TITLES["final"], CAPTIONS["final"], D.leaderboard_display(board, "final", res.measures),
               board[board["which"] == "final"]),
-        Table("best", TITLES["best"], CAPTIONS["best"], D.leaderboard_display(board, "best"),
+        Table("best", TITLES["best"], CAPTIONS["best"], D.leaderboard_display(board, "best", res.measures),
               board[board["which"] == "best"]),
-        Table("pairwise", TITLES["pairwise"], CAPTIONS["pairwise"], D.pairwise_display(pairs), pairs, pair_notes),
-        Table("corr_detail", TITLES["corr_detail"], CAPTIONS["corr_detail"], D.detail_display(agg), agg),
-        Table("corr_across", TITLES["corr_across"], CAPTIONS["corr_across"], D.across_display(across), across,
-              [across_note] if across_note else []),
+        Table("pairwise", TITLES["pairwise"], CAPTIONS["pairwise"], D.pairwise_display(pairs, res.measures), pairs,
+              pair_notes),
+        Table("corr_detail", TITLES["corr_detail"], CAPTIONS["corr_detail"], D.detail_display(agg, res.measures), agg),
+        Table("corr_across", TITLES["corr_across"], CAPTIONS["corr_across"], D.across_display(across, res.measures),
+              across, [across_note] if across_note else []),
     ]
     if len(floors):
         tables.append(Table("floor", TITLES["floor"], CAPTIONS["floor"], floor_display(floors), floors))

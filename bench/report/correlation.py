@@ -31,7 +31,7 @@ from scipy import stats as sps
 
 from bench.report import stats as S
 from bench.report.load import FINISHED, GROUP, Results
-from bench.report.measures import quality_keys
+
 
 ESTIMATES = ("critic_gap", "critic_gap_train")
 PER_RUN = (("level", "spearman"), ("level", "kendall"), ("diff", "spearman"), ("diff", "kendall"),
@@ -79,7 +79,7 @@ def per_run(res: Results) -> pd.DataFrame:
     """One row per finished run x estimate x quality measure x (analysis, statistic)."""
     rows = finished_rows(res)
     out = []
-    keys = quality_keys(res.metric_keys())
+    keys = res.measures.quality_keys(res.metric_keys())
     for est in ESTIMATES:
         if est not in rows.columns:
             continue
@@ -127,7 +127,7 @@ def aggregate(per: pd.DataFrame, res: Results, flagged: set[str]) -> pd.DataFram
                     "ci_low": m.low, "ci_high": m.high, "p": m.p, "n": m.n,
                     "flagged": int(ok["run"].isin(flagged).sum()), "runs": int(runs_in.get(key[:len(GROUP)], 0)),
                     "reason": reason})
-    order = {k: i for i, k in enumerate(quality_keys(res.metric_keys()))}
+    order = {k: i for i, k in enumerate(res.measures.quality_keys(res.metric_keys()))}
     return (pd.DataFrame(out, columns=AGG_COLS)
             .sort_values([*GROUP, "estimate", "measure"], kind="stable",
                          key=lambda c: c.map(order) if c.name == "measure" else c)
@@ -183,7 +183,7 @@ def across_runs(res: Results) -> tuple[pd.DataFrame, str]:
     about the groups that have fewer ('' when none)."""
     rows = finished_rows(res)
     out, few = [], {}
-    keys = quality_keys(res.metric_keys())
+    keys = res.measures.quality_keys(res.metric_keys())
     for group, g in rows.groupby(GROUP, sort=True) if len(rows) else []:
         n = g["run"].nunique()
         if n < MIN_RUNS_ACROSS:

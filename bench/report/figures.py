@@ -29,12 +29,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-
 from bench.report import sample_figures as SF  # noqa: E402
 from bench.report import stats as S  # noqa: E402
 from bench.report.floor import Reference  # noqa: E402
 from bench.report.load import FINISHED, GROUP, Results  # noqa: E402
-from bench.report.measures import curve_key, measure, quality_keys  # noqa: E402
 from bench.report.tables import fmt_r, per_run_values  # noqa: E402
 
 FigureOptions = SF.FigureOptions
@@ -101,7 +99,7 @@ def curves(res: Results, refs, out: Path) -> list[Figure]:
         return figs
     blue, red, grey = "#1f5a96", "#b0413e", "#7a8a9a"
     for dataset, d in rows.groupby("dataset"):
-        key = curve_key([k for k in quality_keys(res.metric_keys()) if d[k].notna().any()])
+        key = res.measures.curve_key([k for k in res.measures.quality_keys(res.metric_keys()) if d[k].notna().any()])
         panels = sorted(d["panel"].unique())
         ncols = min(3, len(panels))
         nrows = math.ceil(len(panels) / ncols)
@@ -124,7 +122,7 @@ def curves(res: Results, refs, out: Path) -> list[Figure]:
             top.set_ylabel("critic gap (own scale)", fontsize=8)
             top.tick_params(labelbottom=False)
             if key:
-                m = measure(key)
+                m = res.measures.get(key)
                 _seed_lines(bottom, g, key, red, m.label, m.scale)
                 floor = _floor(refs, g["run"]) if key == "w1_exact" else None
                 if floor is not None:
@@ -137,7 +135,7 @@ def curves(res: Results, refs, out: Path) -> list[Figure]:
         fig.tight_layout()
         fig.legend(handles.values(), handles.keys(), loc="upper center", ncol=3, fontsize=8, frameon=False,
                    bbox_to_anchor=(0.5, 0.0))
-        m = measure(key) if key else None
+        m = res.measures.get(key) if key else None
         figs.append(save(
             fig, out, f"1-curves-{dataset}", f"Critic estimate and {m.label if m else 'quality'} against generator "
             f"steps — {dataset}",
@@ -161,7 +159,7 @@ def scatter(res: Results, verdicts: pd.DataFrame, out: Path) -> list[Figure]:
         v = verdicts[verdicts["estimate"] == "critic_gap"]
         said = {(*(r[c] for c in GROUP), r["measure"]): r for _, r in v.iterrows()}
     for dataset, d in rows.groupby("dataset"):
-        keys = [k for k in quality_keys(res.metric_keys()) if d[k].notna().any()]
+        keys = [k for k in res.measures.quality_keys(res.metric_keys()) if d[k].notna().any()]
         if not keys:
             continue
         panels = sorted(d["panel"].unique())
@@ -170,7 +168,7 @@ def scatter(res: Results, verdicts: pd.DataFrame, out: Path) -> list[Figure]:
         fig, axes = plt.subplots(len(keys), len(panels), figsize=(2.9 * len(panels), 2.6 * len(keys)),
                                  squeeze=False)
         for i, key in enumerate(keys):
-            m = measure(key)
+            m = res.measures.get(key)
             for j, panel in enumerate(panels):
                 ax = axes[i, j]
                 g = d[(d["panel"] == panel) & np.isfinite(d["critic_gap"]) & np.isfinite(d[key])]
@@ -215,7 +213,7 @@ def final(res: Results, refs, flagged: set[str], out: Path) -> list[Figure]:
         return figs
     values["panel"] = panel_labels(values)
     for dataset, d in values.groupby("dataset"):
-        keys = [k for k in quality_keys(res.metric_keys()) if k in set(d["measure"])]
+        keys = [k for k in res.measures.quality_keys(res.metric_keys()) if k in set(d["measure"])]
         order = sorted(d["panel"].unique())
         ncols = min(3, len(keys))
         nrows = math.ceil(len(keys) / ncols)
@@ -225,7 +223,7 @@ def final(res: Results, refs, flagged: set[str], out: Path) -> list[Figure]:
             ax.set_visible(False)
         boxes = False
         for ax, key in zip(axes.flat, keys):
-            m = measure(key)
+            m = res.measures.get(key)
             g = d[d["measure"] == key].copy()
             g["value"] = g["final"].astype(float) * m.scale
             g["x"] = g["panel"].map({p: i for i, p in enumerate(order)})

@@ -23,7 +23,7 @@ import pandas as pd
 from bench.report import stats as S
 from bench.report.floor import Reference
 from bench.report.load import FINISHED, Results
-from bench.report.measures import measure
+
 from bench.report.tables import per_run_values
 
 BOARD = ["dataset", "arch"]
@@ -50,7 +50,7 @@ def leaderboard(res: Results, refs: dict[str, Reference], flagged: set[str]) -> 
     v = _values(res)
     out = []
     for (*board, key), g in v.groupby([*BOARD, "measure"], sort=False):
-        m = measure(key)
+        m = res.measures.get(key)
         floor = _floor_of(refs, g["run"]) if key == "w1_exact" else None
         for which in ("final", "best"):
             if which == "best" and not m.direction:
@@ -87,7 +87,7 @@ def pairwise(res: Results) -> tuple[pd.DataFrame, list[str]]:
     v = _values(res)
     out, notes, hopeless = [], [], {}
     for (*board, key), g in v.groupby([*BOARD, "measure"], sort=False):
-        m = measure(key)
+        m = res.measures.get(key)
         vals = {e: x["final"].to_numpy(float) for e, x in g.groupby("entry", sort=True)}
         vals = {e: x[np.isfinite(x)] for e, x in vals.items()}
         vals = {e: x for e, x in vals.items() if len(x) >= 2}

@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import BenchError
+from bench.report.measures import Measures
 from bench.store import METRICS, RUN_JSON, read_jsonl
 
 GROUP = ["dataset", "variant", "arch", "setting"]
@@ -43,6 +44,7 @@ class Results:
     rows: pd.DataFrame
     long: pd.DataFrame
     records: dict[str, dict]  # run -> run.json
+    measures: Measures  # what each metric key means (the runs' declarations; bench.report.measures)
     ignored: list[tuple[Path, str]] = field(default_factory=list)  # run folders left out, and why
     excluded: dict[str, str] = field(default_factory=dict)  # run -> why it is left out of the statistics
 
@@ -54,7 +56,7 @@ class Results:
         keep_rows = ~self.rows["run"].isin(list(excluded)) if len(self.rows) else slice(None)
         keep_long = ~self.long["run"].isin(list(excluded)) if len(self.long) else slice(None)
         return Results(self.runs, self.rows[keep_rows].reset_index(drop=True),
-                       self.long[keep_long].reset_index(drop=True), self.records, self.ignored,
+                       self.long[keep_long].reset_index(drop=True), self.records, self.measures, self.ignored,
                        {**self.excluded, **excluded})
 
 
@@ -198,4 +200,5 @@ def load(folders: list[Path]) -> Results:
     runs_df = pd.DataFrame(runs).sort_values(["dataset", "variant", "arch", "setting", "seed", "run"], kind="stable")
     rows_df = pd.DataFrame(rows, columns=[*LABELS, "step"] if not rows else None)
     long_df = pd.DataFrame(long, columns=[*LABELS, "step", "metric", "value", "missing", "source"])
-    return Results(runs_df.reset_index(drop=True), rows_df, long_df, records, ignored)
+    return Results(runs_df.reset_index(drop=True), rows_df, long_df, records, Measures.of_records(records.values()),
+                   ignored)

@@ -22,9 +22,7 @@ import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-
 from bench.report.load import FINISHED, GROUP, Results  # noqa: E402
-from bench.report.measures import curve_key, measure, quality_keys  # noqa: E402
 from bench.report.tables import per_run_values  # noqa: E402
 
 TOY_COLUMNS = 6  # evaluation steps shown per variant in figure 3
@@ -42,7 +40,7 @@ def representatives(res: Results, panel_labels, seed: int | None = None) -> tupl
     if not len(runs):
         return runs, ""
     runs["panel"] = panel_labels(runs)
-    key = curve_key([k for k in quality_keys(res.metric_keys()) if res.rows[k].notna().any()])
+    key = res.measures.curve_key([k for k in res.measures.quality_keys(res.metric_keys()) if res.rows[k].notna().any()])
     finals = {}
     if key:
         v = per_run_values(res)
@@ -56,13 +54,13 @@ def representatives(res: Results, panel_labels, seed: int | None = None) -> tupl
             continue
         vals = g.assign(final=[finals.get(r, np.nan) for r in g["run"]]).dropna(subset=["final"])
         if len(vals):
-            vals = vals.sort_values(["final", "seed"], ascending=measure(key).direction != "higher")
+            vals = vals.sort_values(["final", "seed"], ascending=res.measures.get(key).direction != "higher")
             picked.append(vals.iloc[(len(vals) - 1) // 2])
         else:
             picked.append(g.sort_values("seed").iloc[0])
         if seed is not None:
             said.append(f"{g['panel'].iloc[0]} has no finished seed {seed}: its median run is shown")
-    m = measure(key) if key else None
+    m = res.measures.get(key) if key else None
     how = (f"seed {seed} where finished" if seed is not None else
            f"the median run by final {m.label} (rank ⌈n/2⌉ from the best)" if m else "the lowest seed")
     return pd.DataFrame(picked).sort_values(["dataset", "panel"]), how + ("; " + "; ".join(said) if said else "")

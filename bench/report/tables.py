@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report.load import FINISHED, GROUP, STATUSES, Results
-from bench.report.measures import measure, quality_keys
+
 
 # -- numbers ---------------------------------------------------------------------------------------
 
@@ -51,12 +51,12 @@ def per_run_values(res: Results) -> pd.DataFrame:
     """One row per run x quality measure: its final value (at its last evaluation) and its best."""
     if not len(res.rows):
         return pd.DataFrame(columns=["run", *GROUP, "seed", "status", "measure", "final", "best"])
-    keys = quality_keys(res.metric_keys())
+    keys = res.measures.quality_keys(res.metric_keys())
     rows = res.rows.sort_values(["run", "step"])
     last = rows.groupby("run", sort=False).tail(1).set_index("run")
     out = []
     for key in keys:
-        m = measure(key)
+        m = res.measures.get(key)
         vals = rows[["run", key]].replace([np.inf, -np.inf], np.nan)
         if m.direction == "lower":
             best = vals.groupby("run")[key].min()

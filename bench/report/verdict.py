@@ -24,7 +24,7 @@ import pandas as pd
 from bench.report import stats as S
 from bench.report.correlation import MIN_RUNS
 from bench.report.load import GROUP
-from bench.report.measures import measure
+from bench.report.measures import Measures
 
 VERDICT_ANALYSIS = ("partial", "spearman")
 TRACKS, OPPOSITE, NONE, FEW, UNSIGNED = "tracks", "opposite", "no evidence", "too few runs", "correlated (sign unknown)"
@@ -42,11 +42,11 @@ def _verdict(expected: str, mean: float, p_holm: float, n: int) -> str:
     return TRACKS if (mean > 0) == (expected == "+") else OPPOSITE
 
 
-def verdicts(agg: pd.DataFrame) -> pd.DataFrame:
+def verdicts(agg: pd.DataFrame, measures: Measures) -> pd.DataFrame:
     a = agg[(agg["analysis"] == VERDICT_ANALYSIS[0]) & (agg["stat"] == VERDICT_ANALYSIS[1])].copy()
     if not len(a):
         return pd.DataFrame(columns=COLS)
-    a["expected"] = [measure(k).tracks_sign for k in a["measure"]]
+    a["expected"] = [measures.get(k).tracks_sign for k in a["measure"]]
     tested = (a["n"] >= MIN_RUNS).to_numpy()
     a["p_holm"] = S.holm(np.where(tested, a["p"].to_numpy(float), np.nan))
     a["verdict"] = [_verdict(e, m, p, n) for e, m, p, n in zip(a["expected"], a["mean"], a["p_holm"], a["n"])]

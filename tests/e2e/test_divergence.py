@@ -13,10 +13,9 @@ import yaml
 import variants
 from bench.checkpoint import LAST
 from bench.config import plan_runs
-from bench.packed import run_pack
 from bench.report.load import load
 from bench.report.tables import runs_display, status_counts
-from bench.runner import run_one
+from bench.train.loop import run, run_one
 from bench.store import read_jsonl
 from variants.base import LossOut
 from variants.gan import Gan
@@ -107,7 +106,7 @@ def test_divergence_between_evaluations_is_caught_in_its_window_keeping_the_last
 def test_packed_members_diverge_on_their_own_and_packs_keep_per_step_generators(tmp_path):
     diverging = plan_runs(["lsgan"], "mlp", "8gaussians", [0, 1], steps=4, evals=2, batch_size=8, n_eval=64,
                           sets={"width": "8", "target_real": "1e30"}, pack=2)
-    results = run_pack(diverging, tmp_path, "p", progress=False)
+    results = run(diverging, tmp_path, "p", progress=False)
     for _, r in results:
         record = json.loads((r.path / "run.json").read_text())
         assert r.status == record["status"] == "diverged" and record["divergence"]["window"] == [1, 1]
@@ -115,7 +114,7 @@ def test_packed_members_diverge_on_their_own_and_packs_keep_per_step_generators(
 
     fine = plan_runs(["gan"], "mlp", "8gaussians", [0, 1], steps=4, evals=2, batch_size=8, n_eval=64,
                      sets={"width": "8"}, pack=2)
-    for _, r in run_pack(fine, tmp_path, "q", progress=False):
+    for _, r in run(fine, tmp_path, "q", progress=False):
         assert r.status == "done"
         assert sorted(p.name for p in (r.path / "ckpt").glob("G_step_*.pt")) == ["G_step_0000002.pt",
                                                                                   "G_step_0000004.pt"]

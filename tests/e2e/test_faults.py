@@ -15,7 +15,7 @@ import torch
 from bench.checkpoint import LAST, PREV, RECORD
 from bench.config import plan_runs
 from bench.faults import Terminated, sigterm_interrupts
-from bench.runner import run_one
+from bench.train.loop import run_one
 from bench.store import LOCK, RunDir, decide, read_jsonl
 from tests import procs
 

@@ -8,7 +8,8 @@ import math
 import pytest
 
 from bench.config import plan_runs
-from bench.runner import Trainer, run_one
+from bench.train import loop
+from bench.train.loop import run_one
 from tests.conftest import read_rows
 
 ALL = "gan,lsgan,wgan,wgan-gp,sngan,ebgan"
@@ -91,18 +92,18 @@ def test_interrupted_run_resumes_to_identical_metrics(tmp_path, monkeypatch):
     assert full.status == "done"
 
     calls = {"n": 0}
-    real_evaluate = Trainer.evaluate
+    real_evaluate = loop.evaluate
 
-    def evaluate_then_die(self, snapshot):
+    def evaluate_then_die(member, snapshot):
         calls["n"] += 1
         if calls["n"] == 2:  # after the first eval's checkpoint, mid-way to the second
             raise KeyboardInterrupt
-        return real_evaluate(self, snapshot)
+        return real_evaluate(member, snapshot)
 
-    monkeypatch.setattr(Trainer, "evaluate", evaluate_then_die)
+    monkeypatch.setattr(loop, "evaluate", evaluate_then_die)
     with pytest.raises(KeyboardInterrupt):
         run_one(cfg, tmp_path, "cut", progress=False)
-    monkeypatch.setattr(Trainer, "evaluate", real_evaluate)
+    monkeypatch.setattr(loop, "evaluate", real_evaluate)
     cut_dir = tmp_path / "cut" / cfg.run_id
     assert json.loads((cut_dir / "run.json").read_text())["status"] == "interrupted"  # Ctrl-C is no failure; it resumes
     assert [r["step"] for r in read_rows(cut_dir)] == [2]

@@ -13,7 +13,7 @@ import pytest
 
 from bench.config import plan_runs
 from bench.jobs import StopRequest, TrainJob
-from bench.runner import run_one
+from bench.train.loop import run_one
 from bench.store import read_jsonl
 from bench.submit import triage
 

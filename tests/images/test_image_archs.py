@@ -14,7 +14,8 @@ import variants
 from bench.arch import ARCHS
 from bench.arch.norms import evaluation_mode
 from bench.config import plan_runs
-from bench.runner import Trainer
+from bench.train.engine import Engine
+from tests.steps import evaluate_now, resumed, save, solo
 
 IMAGE_ARCHS = [a for a in ARCHS.names() if "image" in ARCHS.get(a).families]
 VARIANTS = variants.VARIANTS.names()
@@ -25,13 +26,13 @@ def test_every_architecture_serves_images():
     assert set(IMAGE_ARCHS) >= {"mlp", "dcgan", "dcgan-nobn", "resnet"}
 
 
-def trainer_for(variant: str, arch: str, root, batch: int = 4, n_eval: int = 8) -> Trainer:
+def trainer_for(variant: str, arch: str, root, batch: int = 4, n_eval: int = 8, cfg_only: bool = False):
     sets = {"width": SMALL[arch]}
     if variant == "wgan":
         sets.update(warmup_gen_steps="0", burst_every="1000")  # skip the reference code's 100-critic-step bursts
     (cfg,) = plan_runs([variant], arch, "fashion-mnist", [0], steps=2, batch_size=batch, evals=1, device="cpu",
                        sets=sets, n_eval=n_eval, data_root=str(root))
-    return Trainer(cfg)
+    return cfg if cfg_only else solo(cfg)
 
 
 @pytest.mark.parametrize("arch", IMAGE_ARCHS)
@@ -39,7 +40,7 @@ def trainer_for(variant: str, arch: str, root, batch: int = 4, n_eval: int = 8) 
 def test_variant_trains_on_arch(variant, arch, fashion_root, no_system_data):
     torch.set_num_threads(1)
     t = trainer_for(variant, arch, fashion_root)
-    z = t._latents(4)
+    z = t.member.latents(4)
     with torch.no_grad():
         x = t.G(z)
         assert x.shape == (4, 1, 32, 32) and x.abs().max() <= 1
@@ -59,7 +60,7 @@ def test_variant_trains_on_arch(variant, arch, fashion_root, no_system_data):
     assert all(g is not None and torch.isfinite(g).all() for g in grads), "a G parameter got no gradient"
     assert any(g.abs().sum() > 0 for g in grads)
     assert any(not torch.equal(b, p) for b, p in zip(before, t.G.parameters()))  # G was updated
-    row = t.evaluate(None)
+    row = evaluate_now(t)
     assert math.isfinite(row["critic_gap"]) and math.isfinite(row["w1_exact"]) and row["w1_exact_space"] == "pixel"
 
 
@@ -70,7 +71,7 @@ def test_variant_trains_on_arch(variant, arch, fashion_root, no_system_data):
 ])
 def test_critic_norm_comes_from_the_variants_rule(variant, arch, norm, fashion_root, no_system_data):
     t = trainer_for(variant, arch, fashion_root)
-    assert t.critic_norm == norm
+    assert t.member.critic_norm == norm
     kinds = {type(m) for m in t.D.modules()}
     assert (nn.BatchNorm2d in kinds) == (norm == "batch")
     assert (nn.GroupNorm in kinds) == (norm == "layer")
@@ -136,20 +137,19 @@ def test_resume_matches_an_uninterrupted_run_with_batch_norm(fashion_root, no_sy
     straight = trainer_for("gan", "dcgan", fashion_root)
     for _ in range(2):
         straight.train_step()
-    straight.evaluate(None)
+    evaluate_now(straight)
     for _ in range(2):
         straight.train_step()
 
     first = trainer_for("gan", "dcgan", fashion_root)
     for _ in range(2):
         first.train_step()
-    first.evaluate(None)
-    first.save(tmp_path / "last.pt")
-    resumed = trainer_for("gan", "dcgan", fashion_root)
-    resumed.load(tmp_path / "last.pt")
+    evaluate_now(first)
+    save(first, tmp_path / "last.pt")
+    again: Engine = resumed(trainer_for("gan", "dcgan", fashion_root, cfg_only=True), tmp_path / "last.pt")
     for _ in range(2):
-        resumed.train_step()
-    for a, b in zip(straight.G.state_dict().values(), resumed.G.state_dict().values()):
+        again.train_step()
+    for a, b in zip(straight.G.state_dict().values(), again.G.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
-    for a, b in zip(straight.D.state_dict().values(), resumed.D.state_dict().values()):
+    for a, b in zip(straight.D.state_dict().values(), again.D.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)

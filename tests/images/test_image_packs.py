@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from bench.config import plan_runs
-from bench.packed import run_pack
-from bench.runner import run_one
+from bench.train.loop import run, run_one
 from tests.conftest import read_rows
 from tests.unit.test_packed import assert_checkpoints_close, assert_rows_close
 
@@ -19,7 +18,7 @@ CASES = [("dcgan", "wgan-gp"), ("dcgan-nobn", "ebgan"), ("resnet", "sngan")]
 
 @pytest.mark.parametrize("arch,variant", CASES)
 def test_packed_image_runs_match_runs_alone(arch, variant, fashion_root, tmp_path, monkeypatch):
-    monkeypatch.setattr("bench.runner.save_image_grid", lambda path, fake: None)  # pictures: tests/images
+    monkeypatch.setattr("bench.train.evaluate.save_image_grid", lambda path, fake: None)  # pictures: tests/images
     torch.set_num_threads(1)
 
     def plan(pack, steps):
@@ -29,7 +28,7 @@ def test_packed_image_runs_match_runs_alone(arch, variant, fashion_root, tmp_pat
     for steps in (1, 2):
         for cfg in plan(1, steps):
             run_one(cfg, tmp_path, f"alone-{steps}", progress=False)
-        results = run_pack(plan(2, steps), tmp_path, f"packed-{steps}", progress=False)
+        results = run(plan(2, steps), tmp_path, f"packed-{steps}", progress=False)
         assert [r.status for _, r in results] == ["done", "done"]
     for cfg, _ in results:
         alone, packed = (tmp_path / f"{n}-2" / cfg.run_id for n in ("alone", "packed"))

@@ -13,7 +13,6 @@ from scipy import stats
 from bench.report import stats as S
 from bench.report.leaderboard import leaderboard, pairwise
 from bench.report.load import load
-from bench.report.measures import quality_keys
 from bench.report.tables import fmt_ci, status_counts
 from .report_tree import RUNS, series
 
@@ -49,7 +48,7 @@ def test_runs_are_labelled_and_replaced_runs_left_out(res):
 
 
 def test_quality_keys_skip_diagnostics_and_uncertainties(res):
-    assert quality_keys(res.metric_keys()) == ["fid", "is_mean", "kid_mean", "precision", "w1_exact", "modes",
+    assert res.measures.quality_keys(res.metric_keys()) == ["fid", "is_mean", "kid_mean", "precision", "w1_exact", "modes",
                                                "hq_frac", "my_score"]
 
 

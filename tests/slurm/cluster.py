@@ -142,7 +142,7 @@ def reference(tmp: Path, seeds: list[int], steps: int, evals: int, variants=("ga
     import torch
 
     from bench.config import plan_runs
-    from bench.runner import run_one
+    from bench.train.loop import run_one
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as a job with one CPU (bench.jobs sets the threads from SLURM_CPUS_PER_TASK)

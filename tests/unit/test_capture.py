@@ -14,14 +14,17 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from bench.capture import Stepper, set_capturable
 from bench.config import plan_runs
 from bench.errors import BenchError
-from bench.packed import PackedTrainer
-from bench.runner import Trainer
 from bench.speed import Speed, check, resolve_compile
+from bench.train.capture import Stepper, set_capturable
+from bench.train.member import Member
+from bench.train.packed import PackedEngine
+from tests.steps import evaluate_now
+from tests.steps import solo  # a run's engine over its member, stepped by hand
+from variants import VARIANTS
 
-ALL = ["gan", "lsgan", "wgan", "wgan-gp", "sngan", "ebgan"]
+ALL = VARIANTS.names()  # every registered variant, entry-point plugins included
 
 
 def config(variant: str, device: str = "cpu", speed: Speed = Speed(), seeds=(0,), width: int = 32):
@@ -75,11 +78,11 @@ def test_capture_and_packing_do_not_change_the_run_identity_but_tf32_does():
 def test_loss_sums_keep_their_addresses_across_evaluations():
     """A captured step adds into the accumulators it was captured with: resetting them at an
     evaluation must zero them in place, never replace them."""
-    trainer = Trainer(config("wgan-gp")[0])
+    trainer = solo(config("wgan-gp")[0])
     trainer.train_step()
     before = {k: v.data_ptr() for k, v in [*trainer.acc_d.items(), *trainer.acc_g.items()]}
     assert set(before) == {"d_loss", "gap", "penalty", "g_loss"}
-    row = trainer.evaluate(None)
+    row = evaluate_now(trainer)
     assert all(v == 0 for v in [*trainer.acc_d.values(), *trainer.acc_g.values()])
     trainer.train_step()
     assert {k: v.data_ptr() for k, v in [*trainer.acc_d.items(), *trainer.acc_g.items()]} == before
@@ -134,8 +137,8 @@ def optimizer_steps(trainer, n: int) -> float:
 def test_compiled_steps_agree_with_eager_steps_on_the_cpu(variant):
     cfg = config(variant)[0]
     # one step: the same gradients up to float rounding
-    eager_grads = first_critic_gradients(Trainer(dataclasses.replace(cfg, speed=Speed(compile="none"))))
-    compiled = Trainer(dataclasses.replace(cfg, speed=Speed(compile="compile")))
+    eager_grads = first_critic_gradients(solo(dataclasses.replace(cfg, speed=Speed(compile="none"))))
+    compiled = solo(dataclasses.replace(cfg, speed=Speed(compile="compile")))
     # SNGAN's first-layer (2 x width) weight gradient differs by ~4e-4 of its scale (3.6e-6 of 9.6e-3), its
     # other gradients by ~2e-6: not explained yet (spectral norm's power-iteration update under
     # torch.compile is the suspect); every other variant agrees to float rounding.
@@ -143,15 +146,15 @@ def test_compiled_steps_agree_with_eager_steps_on_the_cpu(variant):
     assert_close(first_critic_gradients(compiled), eager_grads, rtol=1e-5, atol=atol)
     assert compiled.stepper.mode == "compile"
     # three generator steps: weights within a few optimizer steps (rounding noise in ~0 gradients)
-    eager = train(Trainer(dataclasses.replace(cfg, speed=Speed(compile="none"))), 3)
-    compiled = train(Trainer(dataclasses.replace(cfg, speed=Speed(compile="compile"))), 3)
+    eager = train(solo(dataclasses.replace(cfg, speed=Speed(compile="none"))), 3)
+    compiled = train(solo(dataclasses.replace(cfg, speed=Speed(compile="compile"))), 3)
     assert_same_training(eager, compiled, variant, rtol=1e-4, atol=optimizer_steps(eager, 3))
 
 
 @pytest.mark.slow
 def test_compiled_packed_steps_agree_with_eager_packed_steps_on_the_cpu():
     def packed(mode):
-        return PackedTrainer([Trainer(c) for c in config("wgan-gp", speed=Speed(compile=mode, pack=2), seeds=(0, 1))])
+        return PackedEngine([Member(c) for c in config("wgan-gp", speed=Speed(compile=mode, pack=2), seeds=(0, 1))])
 
     eager, compiled = train(packed("none"), 3), train(packed("compile"), 3)
     assert compiled.stepper.mode == "compile"
@@ -176,28 +179,28 @@ def test_captured_steps_agree_with_eager_steps_on_cuda(variant, mode):
     cfg = config(variant, "cuda", Speed(compile="none"))[0]
     atol = 1e-5
     if mode == "compile":
-        eager_grads = first_critic_gradients(Trainer(cfg))
-        compiled = Trainer(dataclasses.replace(cfg, speed=Speed(compile="compile")))
+        eager_grads = first_critic_gradients(solo(cfg))
+        compiled = solo(dataclasses.replace(cfg, speed=Speed(compile="compile")))
         assert_close(first_critic_gradients(compiled), eager_grads, rtol=1e-4, atol=1e-5)
         atol = optimizer_steps(compiled, 5)
-    eager = train(Trainer(cfg), 5)
-    captured = train(Trainer(dataclasses.replace(cfg, speed=Speed(compile=mode))), 5)
+    eager = train(solo(cfg), 5)
+    captured = train(solo(dataclasses.replace(cfg, speed=Speed(compile=mode))), 5)
     assert captured.stepper.mode == mode
     # (the loss sums are functions of those weights: on an H200 SNGAN's g_loss sum moved 0.35 % under compile)
     assert_same_training(eager, captured, f"{variant} {mode}", rtol=1e-3, atol=atol,
                          loss_rtol=1e-2 if mode == "compile" else None)
-    for k, g in eager.streams.items():  # every replay drew exactly the random numbers an eager step draws
-        assert torch.equal(g.get_state(), captured.streams[k].get_state()), k
+    for k, g in eager.member.streams.items():  # every replay drew exactly the random numbers an eager step draws
+        assert torch.equal(g.get_state(), captured.member.streams[k].get_state()), k
 
 
 @gpu
 @pytest.mark.parametrize("variant", ALL)
 def test_captured_packs_agree_with_eager_single_runs_on_cuda(variant):
     cfgs = config(variant, "cuda", Speed(compile="graph", pack=3), seeds=(0, 1, 2))
-    members = [Trainer(c) for c in cfgs]
-    train(PackedTrainer(members), 4).sync_members()
+    members = [Member(c) for c in cfgs]
+    train(PackedEngine(members), 4).sync()
     for cfg, member in zip(cfgs, members):
-        alone = train(Trainer(dataclasses.replace(cfg, speed=Speed(compile="none"))), 4)
+        alone = train(solo(dataclasses.replace(cfg, speed=Speed(compile="none"))), 4)
         assert_same_training(alone, member, f"{variant} seed {cfg.seed}", rtol=1e-3, atol=1e-5)
 
 
@@ -206,7 +209,7 @@ def test_captured_packs_agree_with_eager_single_runs_on_cuda(variant):
 def test_no_host_sync_in_the_hot_loop(mode):
     """After the first steps (warm-up, capture), a generator step never waits for the device:
     CUDA's sync debug mode turns any synchronizing call into an error."""
-    trainer = train(Trainer(config("wgan-gp", "cuda", Speed(compile=mode))[0]), 2)
+    trainer = train(solo(config("wgan-gp", "cuda", Speed(compile=mode))[0]), 2)
     torch.cuda.set_sync_debug_mode("error")
     try:
         train_steps_without_sync = [trainer.train_step() for _ in range(3)]
@@ -217,10 +220,10 @@ def test_no_host_sync_in_the_hot_loop(mode):
 
 @gpu
 def test_tf32_is_off_unless_asked(tmp_path: Path):
-    Trainer(config("gan", "cuda")[0])
+    Member(config("gan", "cuda")[0])
     assert torch.backends.cuda.matmul.fp32_precision == "ieee"
     assert torch.backends.cudnn.conv.fp32_precision == "ieee"
-    Trainer(config("gan", "cuda", Speed(tf32=True))[0])
+    Member(config("gan", "cuda", Speed(tf32=True))[0])
     assert torch.backends.cuda.matmul.fp32_precision == "tf32"
-    Trainer(config("gan", "cuda")[0])  # and a later run without the flag turns it off again
+    Member(config("gan", "cuda")[0])  # and a later run without the flag turns it off again
     assert torch.backends.cuda.matmul.fp32_precision == "ieee"

@@ -14,10 +14,11 @@ import json
 import pytest
 import torch
 
-import bench.capture as capture
-from bench.packed import PackedTrainer
-from bench.runner import Trainer
+import bench.train.capture as capture
 from bench.speed import Speed
+from bench.train.member import Member
+from bench.train.packed import PackedEngine
+from tests.steps import solo  # a run's engine over its member, stepped by hand
 from tests.unit.test_capture import config, train
 
 
@@ -53,15 +54,15 @@ def assert_identical(a, b):
     assert pa.keys() == pb.keys()
     for k in pa:
         assert torch.equal(pa[k], pb[k]), k
-    for k, g in a.streams.items():
-        assert torch.equal(g.get_state(), b.streams[k].get_state()), k
+    for k, g in a.member.streams.items():
+        assert torch.equal(g.get_state(), b.member.streams[k].get_state()), k
 
 
 @pytest.mark.parametrize("variant", ["wgan-gp", "sngan"])
 def test_a_failed_capture_falls_back_to_eager_steps_with_the_eager_numbers(variant, fake_graphs, capsys):
     cfg = config(variant)[0]
-    eager = train(Trainer(dataclasses.replace(cfg, speed=Speed(compile="none"))), 4)
-    graphed = Trainer(cfg)
+    eager = train(solo(dataclasses.replace(cfg, speed=Speed(compile="none"))), 4)
+    graphed = solo(cfg)
     graphed.compile_mode = "graph"  # what --compile graph resolves to on a CUDA device
     train(graphed, 4)
     fb = graphed.stepper.fallback
@@ -78,7 +79,7 @@ def test_a_failed_capture_falls_back_to_eager_steps_with_the_eager_numbers(varia
 def test_a_capture_that_fails_late_still_goes_on_and_says_its_streams_moved(monkeypatch):
     monkeypatch.setattr(capture, "GraphedStep", lambda fn, g, d: FailingCapture(fn, g, d, fail_at=9))
     monkeypatch.setattr(capture, "set_capturable", lambda opt, on: None)
-    trainer = Trainer(config("wgan-gp")[0])
+    trainer = solo(config("wgan-gp")[0])
     trainer.compile_mode = "graph"
     train(trainer, 4)
     assert trainer.step == 4 and trainer.n_d == 20
@@ -96,8 +97,8 @@ def failing_compile(fn, **kwargs):
 def test_a_failed_compilation_falls_back_to_eager_steps_with_the_eager_numbers(monkeypatch):
     monkeypatch.setattr(capture.torch, "compile", failing_compile)
     cfg = config("wgan-gp")[0]
-    eager = train(Trainer(dataclasses.replace(cfg, speed=Speed(compile="none"))), 3)
-    compiled = train(Trainer(dataclasses.replace(cfg, speed=Speed(compile="compile"))), 3)
+    eager = train(solo(dataclasses.replace(cfg, speed=Speed(compile="none"))), 3)
+    compiled = train(solo(dataclasses.replace(cfg, speed=Speed(compile="compile"))), 3)
     assert compiled.stepper.fallback["from"] == "compile"
     assert "critic_forward" not in compiled.__dict__  # the plain methods are back
     assert_identical(compiled, eager)
@@ -105,11 +106,11 @@ def test_a_failed_compilation_falls_back_to_eager_steps_with_the_eager_numbers(m
 
 def test_a_pack_falls_back_as_a_whole(fake_graphs):
     cfgs = config("wgan-gp", speed=Speed(pack=2), seeds=(0, 1))
-    pack = PackedTrainer([Trainer(c) for c in cfgs])
+    pack = PackedEngine([Member(c) for c in cfgs])
     pack.compile_mode = "graph"
     train(pack, 3)
     assert pack.stepper.fallback["from"] == "graph" and pack.step == 3
-    eager = PackedTrainer([Trainer(c) for c in config("wgan-gp", speed=Speed(pack=2, compile="none"), seeds=(0, 1))])
+    eager = PackedEngine([Member(c) for c in config("wgan-gp", speed=Speed(pack=2, compile="none"), seeds=(0, 1))])
     train(eager, 3)
     for a, b in zip(pack.G.parameters(), eager.G.parameters()):
         assert torch.equal(a, b)
@@ -117,13 +118,13 @@ def test_a_pack_falls_back_as_a_whole(fake_graphs):
 
 def test_a_real_error_of_the_step_itself_is_not_hidden(fake_graphs, monkeypatch):
     """The eager retry runs the step as --compile none would: an error there is the run's own and raises."""
-    trainer = Trainer(config("wgan-gp")[0])
+    trainer = solo(config("wgan-gp")[0])
     trainer.compile_mode = "graph"
 
     def broken(*args):
         raise ValueError("a bug in the variant's loss")
 
-    monkeypatch.setattr(trainer.variant, "critic_loss", broken)
+    monkeypatch.setattr(trainer.variant, "critic_loss_from_scores", broken)  # the formula, whichever path calls it
     with pytest.raises(ValueError, match="a bug in the variant's loss"):
         trainer.train_step()
 
@@ -148,7 +149,7 @@ def test_bench_run_records_the_fallback_and_finishes(tmp_path, cli_inprocess, mo
 @pytest.mark.gpu
 def test_a_hook_that_reads_the_host_cannot_be_captured_and_the_run_goes_on_eagerly(monkeypatch, capsys):
     cfg = config("wgan", "cuda", Speed(compile="graph"))[0]
-    trainer = Trainer(cfg)
+    trainer = solo(cfg)
     clip = trainer.variant.after_critic_step
 
     def clip_and_sync(D):
@@ -159,7 +160,7 @@ def test_a_hook_that_reads_the_host_cannot_be_captured_and_the_run_goes_on_eager
     train(trainer, 4)
     assert trainer.stepper.fallback["from"] == "graph" and trainer.step == 4
     assert "CUDA-graph capture" in capsys.readouterr().err
-    eager = Trainer(dataclasses.replace(cfg, speed=Speed(compile="none")))
+    eager = solo(dataclasses.replace(cfg, speed=Speed(compile="none")))
     monkeypatch.setattr(eager.variant, "after_critic_step", clip_and_sync)
     train(eager, 4)
     for k, v in params(eager).items():

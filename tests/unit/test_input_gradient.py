@@ -6,7 +6,7 @@ from torch.testing import assert_close
 
 from bench.arch.mlp import VectorCritic
 from variants import VARIANTS
-from variants.losses import gradient_penalty
+from variants.losses import gradient_penalty, input_gradient
 
 
 def critic(depth: int, shape: tuple[int, ...], width: int = 16) -> VectorCritic:
@@ -29,6 +29,9 @@ def test_equals_autograds_input_gradient(depth, shape):
     got = D.input_gradient(x.detach())
     assert got.shape == x.shape
     assert_close(got, expected, rtol=1e-12, atol=1e-12)
+    # the one helper penalties use: the closed form for the module, torch.func.vjp for a plain function
+    assert_close(input_gradient(D, x.detach()), expected, rtol=1e-12, atol=1e-12)
+    assert_close(input_gradient(lambda v: D(v), x.detach()), expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("depth", [1, 3])
@@ -36,9 +39,9 @@ def test_equals_autograds_input_gradient(depth, shape):
 def test_the_penalty_and_its_weight_gradients_equal_the_double_backward(depth, shape):
     D = critic(depth, shape)
     real, fake, eps = batch(shape)
-    score = lambda x: D(x).view(-1)  # noqa: E731
+    score = lambda x: D(x).view(-1)  # noqa: E731  (a function: no closed form, autograd through vjp)
     via_autograd = gradient_penalty(score, real, fake, eps)
-    closed = gradient_penalty(score, real, fake, eps, D.input_gradient)
+    closed = gradient_penalty(D, real, fake, eps)  # the module: its closed form
     assert_close(closed, via_autograd, rtol=1e-12, atol=1e-12)
     params = [p for p in D.parameters()]
     g_autograd = torch.autograd.grad(via_autograd, params, allow_unused=True)
@@ -57,9 +60,9 @@ def test_saves_a_large_matrix_product_and_the_double_backward():
     D = VectorCritic(width, 3, (2,))
     real, fake, eps = (t.float() for t in batch((2,), n=width))
 
-    def large_products(input_gradient) -> int:
+    def large_products(critic) -> int:
         with profile(record_shapes=True) as prof:
-            gp = gradient_penalty(lambda x: D(x).view(-1), real, fake, eps, input_gradient)
+            gp = gradient_penalty(critic, real, fake, eps)
             torch.autograd.grad(gp, [p for p in D.parameters() if p.dim() == 2])
         operands = {"aten::mm": slice(0, 2), "aten::addmm": slice(1, 3)}
         return sum(1 for e in prof.events() if e.name in operands
@@ -67,8 +70,8 @@ def test_saves_a_large_matrix_product_and_the_double_backward():
 
     # autograd: 2 forward (x_hat), 2 input gradient, 4 for their weight gradients, and 4 more that carry
     # torch.relu's zero second derivative back through the forward pass; closed form: 2 + 2 + 3
-    assert large_products(None) == 12
-    assert large_products(D.input_gradient) == 7
+    assert large_products(lambda x: D(x).view(-1)) == 12
+    assert large_products(D) == 7
 
 
 def test_wgan_gp_uses_it_for_a_critic_module_and_autograd_for_a_function():
@@ -88,7 +91,7 @@ def test_wgan_gp_uses_it_for_a_critic_module_and_autograd_for_a_function():
 def test_a_packed_member_has_it_with_its_own_weights_under_vmap():
     from torch.func import vmap
 
-    from bench.packed import Stacked
+    from bench.train.packed import Stacked
 
     members = [critic(3, (2,)) for _ in range(3)]
     for i, m in enumerate(members):
@@ -101,7 +104,7 @@ def test_a_packed_member_has_it_with_its_own_weights_under_vmap():
     def penalty(p, b, r, f, e):
         member = D.member(p, b)
         assert hasattr(member, "input_gradient")
-        return gradient_penalty(member, r, f, e, member.input_gradient)
+        return gradient_penalty(member, r, f, e)  # through its closed form
 
     packed = vmap(penalty)(D.params(), D.buffers_by_name(), real, fake, eps)
     packed.sum().backward()

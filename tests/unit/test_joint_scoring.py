@@ -7,7 +7,8 @@ from torch.testing import assert_close
 
 import bench.arch  # noqa: F401  (registers the archs)
 from bench.arch.registry import ARCHS
-from variants import VARIANTS, scores_samples_independently
+from bench.train.engine import critic_loss, scores_samples_independently
+from variants import VARIANTS
 
 
 def critic(arch: str, norm: str | None, variant: str = "wgan-gp") -> nn.Module:
@@ -37,28 +38,26 @@ def test_one_call_scores_as_two_calls_do(arch, norm):
     v = VARIANTS.get("wgan-gp")(VARIANTS.get("wgan-gp").Hyper())
     shape = (2,) if arch == "mlp" else (1, 32, 32)
     real, fake = torch.randn(6, *shape), torch.randn(6, *shape)
-    apart = v.score_pair(D, real, fake)
-    v.score_jointly = True
-    together = v.score_pair(D, real, fake)
+    apart = v.score(D, real), v.score(D, fake)
+    together = v.score(D, torch.cat([real, fake])).split(6)  # what the engine computes with `joint`
     for a, b in zip(apart, together):
         assert_close(b, a, rtol=1e-6, atol=1e-6)
     # and so do the critic loss and its gradient
     grads = []
     for joint in (False, True):
-        v.score_jointly = joint
         D.zero_grad()
-        v.critic_loss(D, real, fake, torch.full((6,), 0.3)).total.backward()  # with the penalty
+        critic_loss(v, D, real, fake, torch.full((6,), 0.3), joint).total.backward()  # with the penalty
         grads.append([p.grad.clone() for p in D.parameters()])
     for a, b in zip(*grads):
         assert_close(b, a, rtol=1e-4, atol=1e-5)  # float rounding: one product of 2N rows vs two of N
 
 
-def test_the_runner_scores_jointly_only_where_it_may_and_fuses_adam_on_the_cpu():
+def test_the_engine_scores_jointly_only_where_it_may_and_fuses_adam_on_the_cpu():
     from bench.config import plan_runs
-    from bench.runner import Trainer
+    from tests.steps import solo
 
-    for variant, joint in (("wgan-gp", True), ("sngan", False)):
-        t = Trainer(plan_runs([variant], "mlp", "8gaussians", [0], steps=2, evals=1, batch_size=8,
-                              sets={"width": "8"})[0])
-        assert t.variant.score_jointly is joint
+    for variant, joint in (("wgan-gp", True), ("sngan", False), ("ebgan", False)):  # ebgan: its own critic loss
+        t = solo(plan_runs([variant], "mlp", "8gaussians", [0], steps=2, evals=1, batch_size=8,
+                           sets={"width": "8"})[0])
+        assert t.joint is joint
         assert all(o.defaults["fused"] for o in (t.opt_g, t.opt_d))

@@ -1,5 +1,7 @@
-"""Packed runs (`--pack K`): each member's files are those of the same seed run alone, within float
-tolerance, for every variant at K = 2 and 3; checkpoints move between packed and single runs."""
+"""Packed runs (`--pack K`): checkpoints move between packed and single runs, a stopped pack resumes
+exactly, finished members are skipped, the stacked module runs each member on its own slice.
+(That each member's files are those of the same seed run alone, for every variant at K = 2 and 3, is
+part of the variant contract: tests/unit/test_variant_contract.py.)"""
 
 from __future__ import annotations
 
@@ -15,14 +17,12 @@ from torch.testing import assert_close
 
 from bench.config import plan_runs
 from bench.errors import BenchError
-from bench.packed import PackedTrainer, Stacked, plan_packs, run_pack
-from bench.runner import run_one
 from bench.speed import Speed, check
+from bench.train.loop import plan_packs, run, run_one
+from bench.train.packed import PackedEngine, Stacked
 from tests.conftest import read_rows
 from variants import VARIANTS
 from variants.base import Variant
-
-ALL = ["gan", "lsgan", "wgan", "wgan-gp", "sngan", "ebgan"]
 # Per-run bookkeeping that differs between any two runs, and how the steps ran.
 EXECUTION = {"speed", "timings", "pid", "started_at", "finished_at", "argv", "host", "device", "git_commit", "attempts",
              "checkpoint"}  # the checkpoint's sha256: packed floats round differently
@@ -36,7 +36,7 @@ def quick_snapshots(monkeypatch):
     def save(path, score, real, fake, title, draw=True):
         np.savez(path.with_suffix(".npz"), fake=fake.cpu().numpy())
 
-    monkeypatch.setattr("bench.runner.save_toy_snapshot", save)
+    monkeypatch.setattr("bench.train.evaluate.save_toy_snapshot", save)
 
 
 def tiny(variant: str, seeds: list[int], pack: int = 1, steps: int = 4):
@@ -75,57 +75,29 @@ def assert_checkpoints_close(a, b, where: str, atol: float = 1e-5, state_rtol: f
         assert torch.equal(sa["streams"][k], sb["streams"][k]), (where, k)
 
 
-@pytest.mark.parametrize("variant", ALL)
-def test_packed_members_match_runs_alone(tmp_path, variant):
-    for cfg in tiny(variant, [0, 1, 2]):
-        assert run_one(cfg, tmp_path, "alone", progress=False).status == "done"
-    for name, seeds in (("k2", [0, 1]), ("k3", [0, 1, 2])):
-        results = run_pack(tiny(variant, seeds, pack=len(seeds)), tmp_path, name, progress=False)
-        assert [r.status for _, r in results] == ["done"] * len(seeds)
-        for cfg, _ in results:
-            alone, packed = tmp_path / "alone" / cfg.run_id, tmp_path / name / cfg.run_id
-            where = f"{variant} {name} seed {cfg.seed}"
-            assert_rows_close(read_rows(alone), read_rows(packed), where)
-            assert_checkpoints_close(alone / "ckpt" / "last.pt", packed / "ckpt" / "last.pt", where)
-            ra, rp = (json.loads((d / "run.json").read_text()) for d in (alone, packed))
-            assert set(ra) == set(rp)
-            assert {k: v for k, v in ra.items() if k not in EXECUTION} == \
-                   {k: v for k, v in rp.items() if k not in EXECUTION}, where
-            assert (rp["speed"]["pack"], rp["speed"]["pack_seeds"]) == (len(seeds), seeds)
-            assert ra["speed"]["pack"] == 1
-            assert sorted(p.name for p in (packed / "samples").iterdir()) == \
-                   sorted(p.name for p in (alone / "samples").iterdir()) == ["step_0000002.npz", "step_0000004.npz"]
-            for snap in ("step_0000002.npz", "step_0000004.npz"):
-                assert_close(np.load(packed / "samples" / snap)["fake"], np.load(alone / "samples" / snap)["fake"],
-                             rtol=1e-4, atol=1e-5)
-    # different seeds really are different runs inside a pack
-    rows = [read_rows(tmp_path / "k3" / c.run_id)[-1]["critic_gap"] for c in tiny(variant, [0, 1, 2])]
-    assert len(set(rows)) == 3
-
-
 def test_interrupted_pack_resumes_packed_or_alone(tmp_path, monkeypatch):
     """A packed member's checkpoint (stacked optimizer state sliced back) resumes alone, and a pack
     resumes from its members' checkpoints; either way the run ends as if never interrupted."""
     for cfg in tiny("wgan-gp", [0, 1, 2], steps=6):
         run_one(cfg, tmp_path, "alone", progress=False)
     cfgs = tiny("wgan-gp", [0, 1, 2], pack=3, steps=6)  # evaluations (and checkpoints) at steps 3 and 6
-    real_step = PackedTrainer.train_step
+    real_step = PackedEngine.train_step
 
     def stop_after_step_4(self):
         if self.step == 4:
             raise KeyboardInterrupt
         real_step(self)
 
-    monkeypatch.setattr(PackedTrainer, "train_step", stop_after_step_4)
+    monkeypatch.setattr(PackedEngine, "train_step", stop_after_step_4)
     with pytest.raises(KeyboardInterrupt):
-        run_pack(cfgs, tmp_path, "p", progress=False)
-    monkeypatch.setattr(PackedTrainer, "train_step", real_step)
+        run(cfgs, tmp_path, "p", progress=False)
+    monkeypatch.setattr(PackedEngine, "train_step", real_step)
     for cfg in cfgs:
         record = json.loads((tmp_path / "p" / cfg.run_id / "run.json").read_text())
         assert record["status"] in ("failed", "interrupted") and [r["step"] for r in read_rows(tmp_path / "p" / cfg.run_id)] == [3]
     # seed 0 resumes alone; seeds 1 and 2 resume as a pack
     assert run_one(cfgs[0], tmp_path, "p", progress=False).action == "resume"
-    assert [r.action for _, r in run_pack(cfgs[1:], tmp_path, "p", progress=False)] == ["resume", "resume"]
+    assert [r.action for _, r in run(cfgs[1:], tmp_path, "p", progress=False)] == ["resume", "resume"]
     for cfg in cfgs:
         alone, packed = tmp_path / "alone" / cfg.run_id, tmp_path / "p" / cfg.run_id
         assert_rows_close(read_rows(alone), read_rows(packed), f"seed {cfg.seed}")
@@ -139,12 +111,12 @@ def test_a_stopped_pack_checkpoints_between_evaluations_and_resumes_exactly(tmp_
         run_one(cfg, tmp_path, "alone", progress=False)
     cfgs = tiny("wgan", [0, 1], pack=2, steps=6)  # evaluations at steps 3 and 6
     polls = iter(range(100))
-    # polled once before the pack starts, then after every step: the fifth poll comes after step 4
-    results = run_pack(cfgs, tmp_path, "p", progress=False, stop=lambda: next(polls) == 4)
+    # polled after every step (as a run alone is): the fourth poll comes after step 4
+    results = run(cfgs, tmp_path, "p", progress=False, stop=lambda: next(polls) == 3)
     assert [r.status for _, r in results] == ["interrupted", "interrupted"]
     for cfg in cfgs:
         assert json.loads((tmp_path / "p" / cfg.run_id / "run.json").read_text())["step"] == 4
-    assert [r.action for _, r in run_pack(cfgs, tmp_path, "p", progress=False)] == ["resume", "resume"]
+    assert [r.action for _, r in run(cfgs, tmp_path, "p", progress=False)] == ["resume", "resume"]
     for cfg in cfgs:
         alone, packed = tmp_path / "alone" / cfg.run_id, tmp_path / "p" / cfg.run_id
         assert_rows_close(read_rows(alone), read_rows(packed), f"seed {cfg.seed}")
@@ -154,7 +126,7 @@ def test_a_stopped_pack_checkpoints_between_evaluations_and_resumes_exactly(tmp_
 def test_finished_members_are_skipped_and_the_rest_packed(tmp_path):
     (first,) = tiny("gan", [0])
     run_one(first, tmp_path, "x", progress=False)
-    results = run_pack(tiny("gan", [0, 1], pack=2), tmp_path, "x", progress=False)
+    results = run(tiny("gan", [0, 1], pack=2), tmp_path, "x", progress=False)
     assert [(c.seed, r.action) for c, r in results] == [(0, "skip"), (1, "new")]
 
 
@@ -200,3 +172,52 @@ def test_a_variant_that_cannot_be_packed_is_refused():
     with pytest.raises(BenchError, match="cannot be packed"):
         check(Speed(pack=2), "cpu", [Unpackable])
     check(Speed(pack=1), "cpu", [Unpackable])  # alone it runs
+
+
+class LayerScaled(VARIANTS.get("gan")):
+    """Test-only: after every critic step each weight matrix is scaled so that its largest entry is 0.5,
+    a per-layer rule (on the stacked tensor, the largest entry of either member would scale both)."""
+
+    name = "layer-scaled"
+
+    @torch.no_grad()
+    def after_critic_step(self, D):
+        for p in D.parameters():
+            if p.dim() == 2:
+                p.mul_(0.5 / p.abs().max())
+
+
+class Rebinding(VARIANTS.get("gan")):
+    """Test-only: a constraint that rebinds its parameters (p.data = ...) instead of changing them in place."""
+
+    name = "rebinding"
+
+    @torch.no_grad()
+    def after_critic_step(self, D):
+        for p in D.parameters():
+            p.data = p.data.clamp(-1.0, 1.0)
+
+
+@pytest.fixture
+def test_variants(monkeypatch):
+    for cls in (LayerScaled, Rebinding):
+        monkeypatch.setitem(VARIANTS._entries, cls.name, cls)
+        monkeypatch.setitem(VARIANTS._about, cls.name, "test-only")
+
+
+def test_a_per_layer_constraint_runs_on_each_member_alone(tmp_path, test_variants):
+    for cfg in tiny("layer-scaled", [0, 1]):
+        run_one(cfg, tmp_path, "alone", progress=False)
+    for cfg, result in run(tiny("layer-scaled", [0, 1], pack=2), tmp_path, "packed", progress=False):
+        assert result.status == "done"
+        alone, packed = tmp_path / "alone" / cfg.run_id, tmp_path / "packed" / cfg.run_id
+        assert_rows_close(read_rows(alone), read_rows(packed), f"seed {cfg.seed}")
+        assert_checkpoints_close(alone / "ckpt" / "last.pt", packed / "ckpt" / "last.pt", f"seed {cfg.seed}")
+        D = torch.load(packed / "ckpt" / "last.pt", weights_only=True)["D"]
+        assert all(v.abs().max() == pytest.approx(0.5) for k, v in D.items() if v.dim() == 2)
+
+
+def test_a_constraint_that_rebinds_parameters_is_refused_under_packing(tmp_path, test_variants):
+    with pytest.raises(BenchError, match="rebound a parameter .* instead of changing it in place"):
+        run(tiny("rebinding", [0, 1], pack=2), tmp_path, "packed", progress=False)
+    assert run_one(tiny("rebinding", [0])[0], tmp_path, "alone", progress=False).status == "done"  # alone it runs

@@ -1,7 +1,7 @@
-"""Step capture: a trainer's critic and generator steps run eagerly, compiled, or as CUDA graphs.
+"""Step capture: an engine's critic and generator steps run eagerly, compiled, or as CUDA graphs.
 
-A trainer (bench.runner.Trainer, bench.packed.PackedTrainer) offers `critic_step()` and
-`generator_step()`. Each draws its inputs on the device from the run's seeded streams, computes the
+An engine (bench.train.engine.Engine, bench.train.packed.PackedEngine: see `Steppable`) offers
+`critic_step()` and `generator_step()`. Each draws its inputs on the device from the run's seeded streams, computes the
 variant's loss through `critic_forward` / `generator_forward` (the VARIANT HOOKS), backpropagates,
 steps the optimizer, applies the variant's constraint and adds the loss parts into device-side
 accumulators in place. Nothing in a step reads a value back to the host, so a step can be:
@@ -25,9 +25,29 @@ If capture or compilation fails, the run goes on with eager steps (Stepper: `fal
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
+
+
+class Steppable(Protocol):
+    """What a Stepper needs of an engine. The two steps draw their inputs from `generators()`, compute
+    their losses through the two forwards (which compile mode replaces, on the instance, by compiled
+    versions and a fallback removes again), step `optimizers()` and never read the device."""
+
+    device: torch.device
+    step: int  # generator steps done (for the fallback's record)
+    label: str  # the run (or pack) a message names
+    critic_forward: Callable
+    generator_forward: Callable
+
+    def critic_step(self) -> None: ...
+
+    def generator_step(self) -> None: ...
+
+    def optimizers(self) -> list[torch.optim.Optimizer]: ...
+
+    def generators(self) -> list[torch.Generator]: ...
 
 
 def set_capturable(opt: torch.optim.Optimizer, on: bool) -> None:
@@ -79,7 +99,7 @@ class GraphedStep:
 
 
 class Stepper:
-    """`critic()` and `generator()`: one step each, in the trainer's resolved mode.
+    """`critic()` and `generator()`: one step each of an engine, in its resolved mode.
 
     No run dies of a speed trick: if capturing or compiling a step fails (an operation that cannot
     be captured, a compiler error, running out of memory while capturing), the step is run again
@@ -92,24 +112,24 @@ class Stepper:
 
     PROVING = 3
 
-    def __init__(self, trainer, mode: str):
-        self.trainer, self.mode, self.fallback = trainer, mode, None
-        self.eager = {"critic": trainer.critic_step, "generator": trainer.generator_step}
+    def __init__(self, engine: Steppable, mode: str):
+        self.engine, self.mode, self.fallback = engine, mode, None
+        self.eager = {"critic": engine.critic_step, "generator": engine.generator_step}
         self.fast = self.eager
         self.proven = {"critic": 0, "generator": 0}
-        device = trainer.device
-        for opt in trainer.optimizers():
+        device = engine.device
+        for opt in engine.optimizers():
             set_capturable(opt, mode == "graph")
         if mode == "graph":
-            gens = trainer.generators()
-            self.fast = {"critic": GraphedStep(trainer.critic_step, gens, device),
-                         "generator": GraphedStep(trainer.generator_step, gens, device)}
+            gens = engine.generators()
+            self.fast = {"critic": GraphedStep(engine.critic_step, gens, device),
+                         "generator": GraphedStep(engine.generator_step, gens, device)}
         elif mode == "compile":
             # reduce-overhead = CUDA graphs of the compiled forward and backward; on the CPU there
             # is no launch overhead to remove, and the default mode fuses elementwise work.
             opts = {"mode": "reduce-overhead"} if device.type == "cuda" else {}
-            trainer.critic_forward = torch.compile(trainer.critic_forward, dynamic=False, **opts)
-            trainer.generator_forward = torch.compile(trainer.generator_forward, dynamic=False, **opts)
+            engine.critic_forward = torch.compile(engine.critic_forward, dynamic=False, **opts)
+            engine.generator_forward = torch.compile(engine.generator_forward, dynamic=False, **opts)
             if device.type == "cuda":
                 # Each step consumes its compiled outputs before the next one; telling the CUDA-graph
                 # trees so lets them reuse the output memory.
@@ -130,7 +150,7 @@ class Stepper:
             self.eager[kind]()
             return
         proving = self.proven[kind] < self.PROVING
-        gens = self.trainer.generators()
+        gens = self.engine.generators()
         saved = save_streams(gens) if proving else None
         try:
             self.fast[kind]()
@@ -144,7 +164,7 @@ class Stepper:
             self.proven[kind] += 1
 
     def _fall_back(self, kind: str, exc: Exception, restored: bool) -> None:
-        t = self.trainer
+        t = self.engine
         what = {"graph": "CUDA-graph capture", "compile": "torch.compile"}[self.mode]
         reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"[:300]
         self.fallback = {"from": self.mode, "to": "none", "at_step": t.step, "in": f"{kind} step",
@@ -156,9 +176,7 @@ class Stepper:
         for opt in t.optimizers():
             set_capturable(opt, False)
         self.fast, self.mode = self.eager, "none"
-        k = getattr(t, "K", 1)
-        label = t.cfg.run_id + (f" (+{k - 1} packed)" if k > 1 else "")
-        print(f"bench: {label}: {what} of the {kind} step failed at step {t.step} ({reason}); "
+        print(f"bench: {t.label}: {what} of the {kind} step failed at step {t.step} ({reason}); "
               f"continuing with eager steps (--compile none) for the rest of the run (run.json: speed.fallback)",
               file=sys.stderr, flush=True)
 
