@@ -88,7 +88,7 @@ EVAL = ["--metrics", "fidelity", "--extractor", "inception", "--inception-weight
 # id: (args given (inputs folder, results folder, monkeypatch), the text the one line must contain)
 CASES = {
     "unknown variant": (lambda t, r, m: ["run", "--variants", "wgan,nope", *TOY, "--results", r],
-                        "unknown variant 'nope'; choose one of: ebgan, gan, lsgan, sngan, wgan, wgan-gp"),
+                        "unknown variant 'nope'; choose one of: ebgan, gan, lsgan, r1, ragan, sngan, wgan, wgan-gp, wgan-lp"),
     "unknown arch": (lambda t, r, m: ["run", "--variants", "gan", "--arch", "transformer", "--results", r],
                      "unknown arch 'transformer'; choose one of: mlp, dcgan, dcgan-nobn, resnet"),
     "unknown data set": (lambda t, r, m: ["run", "--variants", "gan", *TOY, "--dataset", "imagenet", "--results", r],

@@ -142,8 +142,8 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, cli_inprocess, a
 def test_bad_input_from_a_shell(tmp_path, cli):
     res = cli("run", "--variants", "nope", "--arch", "mlp", "--results", str(tmp_path / "res"))
     assert res.returncode == 2
-    assert res.stderr.strip() == ("bench: error: unknown variant 'nope'; choose one of: ebgan, gan, lsgan, sngan, "
-                                  "wgan, wgan-gp")
+    assert res.stderr.strip() == ("bench: error: unknown variant 'nope'; choose one of: ebgan, gan, lsgan, r1, ragan, "
+                                  "sngan, wgan, wgan-gp, wgan-lp")
     assert not (tmp_path / "res").exists()
 
 
@@ -157,7 +157,8 @@ def test_results_path_that_is_a_file(tmp_path, cli_inprocess):
 def test_list_and_help(cli_inprocess):
     code, out, _ = cli_inprocess("list", "variants")
     assert code == 0
-    assert [line.split()[0] for line in out.splitlines()] == ["ebgan", "gan", "lsgan", "sngan", "wgan", "wgan-gp"]
+    assert [line.split()[0] for line in out.splitlines()] == ["ebgan", "gan", "lsgan", "r1", "ragan", "sngan", "wgan",
+                                                              "wgan-gp", "wgan-lp"]
     assert cli_inprocess("list")[1].count(":") >= 4
     code, helptext, _ = cli_inprocess("run", "--help")
     for option in ["--variants", "--arch", "--dataset", "--schedule", "--steps", "--batch-size", "--evals", "--seeds",

@@ -147,9 +147,11 @@ def test_shipped_study_sweeps(name, runs):
     planned = plan(spec)
     assert spec.name == name and len(planned) == len({r.run_id for r in planned}) == runs
     assert spec.seeds == [0, 1, 2, 3, 4]
-    # every registered variant at its defaults, and the second settings for wgan and wgan-gp only
+    # the six variants registered when the study was defined, at their defaults, and the second settings for
+    # wgan and wgan-gp only (wgan-lp, ragan and r1 came later: whether the study adds them is the study's call)
     from variants import VARIANTS
-    assert set(spec.variants) == set(VARIANTS.names())
+    study = {"gan", "lsgan", "wgan", "wgan-gp", "sngan", "ebgan"}
+    assert set(spec.variants) == study and study <= set(VARIANTS.names())
     seconds = {r.variant for r in planned if r.sets}
     assert seconds == ({"wgan", "wgan-gp"} if name == "study-toy" else set())
 

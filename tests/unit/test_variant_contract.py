@@ -35,7 +35,11 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 # exactly invariant to some parameter: its gradient is then rounding noise (~1e-8), which Adam
 # normalizes into steps of up to lr in either direction, so the two runs' copies of that parameter
 # random-walk apart (harmlessly: the losses and the metrics do not see it).
-WEIGHT_ATOL: dict[str, float] = {}
+WEIGHT_ATOL = {
+    # relativistic losses see only differences of scores: a constant added to the critic's output (its
+    # output bias, or a hidden unit feeding it linearly on every sample) changes nothing
+    "ragan": 4 * 2e-4,
+}
 
 
 class HostReads(TorchFunctionMode):

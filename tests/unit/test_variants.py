@@ -137,3 +137,74 @@ def test_paper_defaults():
     assert (h["wgan-gp"].gp_weight, h["wgan-gp"].lr_d, h["wgan-gp"].beta1, h["wgan-gp"].beta2) == (10.0, 1e-4, 0.0, 0.9)
     assert h["ebgan"].pt_weight == 0.1
     assert (h["gan"].lr_d, h["gan"].beta1) == (2e-4, 0.5)
+
+
+def linear_critic(w0: float, w1: float):
+    """D(x) = w0 x0 + w1 x1: its input gradient is (w0, w1) at every x."""
+    lin = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        lin.weight.copy_(t([[w0, w1]]))
+    return lambda x: lin(x).view(-1)
+
+
+def test_wgan_lp_penalizes_only_gradients_steeper_than_one():
+    v = make("wgan-lp")  # lambda 10
+    steep, flat = linear_critic(3.0, 4.0), linear_critic(0.3, 0.4)  # |grad| = 5 and 0.5
+    out = v.critic_loss(steep, REAL, FAKE)
+    # as WGAN-GP above: max(0, 5 - 1)^2 = 16, x 10 = 160; E fake - E real = -3 - 6 = -9
+    assert_close(out.parts["penalty"], t(160.0))
+    assert_close(out.total, t(151.0))
+    # |grad| = 0.5 < 1: no penalty (the two-sided one would add 10 (0.5 - 1)^2 = 2.5)
+    assert_close(v.critic_loss(flat, REAL, FAKE).parts["penalty"], t(0.0))
+    assert_close(make("wgan-gp").critic_loss(flat, REAL, FAKE).parts["penalty"], t(2.5))
+    assert_close(make("wgan-lp", lp_weight=1.0).critic_loss(steep, REAL, FAKE).parts["penalty"], t(16.0))
+
+
+def test_ragan_losses_compare_each_batch_with_the_other_ones_mean():
+    v = make("ragan")
+    assert v.generator_needs_real
+    # scores real 1, 3 (mean 2), fake 0, -2 (mean -1)
+    # critic: softplus(-(1 + 1)), softplus(-(3 + 1)) -> (0.126928 + 0.018150) / 2 = 0.072539
+    #         softplus(0 - 2), softplus(-2 - 2)     -> the same 0.072539; total 0.145078
+    out = v.critic_loss(FirstCoordinate(), REAL, FAKE)
+    assert_close(out.total, t(0.145078), atol=1e-5, rtol=0)
+    assert_close(out.parts["gap"], t(3.0))
+    # generator, real and fake swapped: softplus(-(0 - 2)), softplus(-(-2 - 2)) -> (2.126928 + 4.018150) / 2
+    #         softplus(1 + 1), softplus(3 + 1) -> the same 3.072539; total 6.145078
+    assert_close(v.generator_loss(FirstCoordinate(), FAKE, REAL).total, t(6.145078), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="needs a real batch"):
+        v.generator_loss(FirstCoordinate(), FAKE)
+
+
+def test_r1_penalizes_the_squared_gradient_on_real_data_only():
+    v = make("r1")  # gamma 10: weight gamma / 2 = 5
+    # D(x) = 3 x0 + 4 x1: |grad|^2 = 25 at every real sample -> 5 x 25 = 125
+    out = v.critic_loss(linear_critic(3.0, 4.0), REAL, FAKE)
+    assert_close(out.parts["penalty"], t(125.0))
+    # plus BCE on scores real 3, 9 and fake 0, -6:
+    # (softplus(-3) + softplus(-9)) / 2 + (softplus(0) + softplus(-6)) / 2 = 0.024355 + 0.347812
+    assert_close(out.total, t(125.0 + 0.372167), atol=1e-5, rtol=0)
+    # D(x) = |x|^2: grad 2x, |grad|^2 = 4 |x|^2 at the real points (1, 0), (3, 0): 4 and 36, mean 20 -> 100;
+    # the fake points (|x|^2 = 0 and 4) do not enter
+    square = lambda x: (x ** 2).sum(1)  # noqa: E731
+    assert_close(v.penalty(square, REAL, FAKE), t(100.0))
+    assert_close(make("r1", r1_gamma=2.0).penalty(square, REAL, FAKE), t(20.0))
+    assert_close(v.generator_loss(FirstCoordinate(), FAKE).total, t((0.693147 + 2.126928) / 2), atol=1e-5, rtol=0)
+
+
+def test_the_new_variants_paper_defaults_and_what_their_gap_means():
+    lp, ra, r1 = (VARIANTS.get(n) for n in ("wgan-lp", "ragan", "r1"))
+    assert (lp.Hyper().lp_weight, lp.Hyper().n_critic, lp.Hyper().lr_d, lp.Hyper().beta2) == (10.0, 5, 1e-4, 0.9)
+    assert (ra.Hyper().lr_d, ra.Hyper().beta1, ra.Hyper().beta2, ra.Hyper().n_critic) == (2e-4, 0.5, 0.999, 1)
+    assert (r1.Hyper().optimizer, r1.Hyper().lr_d, r1.Hyper().r1_gamma, r1.Hyper().n_critic) == ("rmsprop", 1e-4, 10.0, 1)
+    assert lp.estimates_wasserstein and not ra.estimates_wasserstein and not r1.estimates_wasserstein
+    assert all("not a distance" in c.gap_meaning for c in (ra, r1)) and "W1 estimate" in lp.gap_meaning
+
+
+def test_variants_are_found_by_scanning_the_package():
+    import pkgutil
+
+    import variants
+
+    modules = {m.name for m in pkgutil.iter_modules(variants.__path__)} - {"base", "losses", "registry"}
+    assert {VARIANTS.get(n).__module__.split(".")[-1] for n in VARIANTS.names()} >= modules
