@@ -16,20 +16,16 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from variants import losses
-from variants.base import Hyper, LossOut, Variant
+from variants.base import LossOut, Variant
+from variants.gan import GanHyper
 from variants.registry import register
 
 
 @dataclass(frozen=True)
-class RaganHyper(Hyper):
-    # The author's CIFAR-10 "DCGAN setup" (AlexiaJM/RelativisticGAN, code/stable.sh: --lr_D .0002
-    # --lr_G .0002 --beta1 .50 --beta2 .999 --Diters 1), the setting of the paper's CIFAR-10 comparison.
-    optimizer: str = "adam"
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    n_critic: int = 1
+class RaganHyper(GanHyper):
+    """The author's CIFAR-10 "DCGAN setup" (AlexiaJM/RelativisticGAN, code/stable.sh: --lr_D .0002
+    --lr_G .0002 --beta1 .50 --beta2 .999 --Diters 1), the setting of the paper's CIFAR-10 comparison:
+    the standard GAN's defaults (variants.gan: Adam, lr 2e-4, betas (0.5, 0.999), one critic step)."""
 
 
 @register
