@@ -73,6 +73,20 @@ def classifier_features(x: torch.Tensor, path: Path, hash_: str, batch: int = 10
     return torch.cat(list(chunks)).double().numpy()
 
 
+# The held-out real set is the same at every evaluation of a run (and of every run on the data set): its
+# features are computed once per process, keyed by the extractor's weights and the images' content.
+_REAL_FEATURES: dict[tuple[str, str], np.ndarray] = {}
+
+
+def real_features(x: torch.Tensor, path: Path, hash_: str) -> np.ndarray:
+    key = (hash_, hashlib.sha256(x.detach().cpu().contiguous().numpy().tobytes()).hexdigest())
+    if key not in _REAL_FEATURES:
+        if len(_REAL_FEATURES) >= 4:  # a process evaluates one or two data sets: keep it small
+            _REAL_FEATURES.clear()
+        _REAL_FEATURES[key] = classifier_features(x, path, hash_)
+    return _REAL_FEATURES[key]
+
+
 @register(
     "w1_feat",
     (Key("w1_exact_feat", "W1 exact (features)", "lower"), Key("w1_sliced", "sliced W1", "lower"),
@@ -89,5 +103,5 @@ def w1_feat_metric(ctx: EvalContext):
     extractor, _ = choose_extractor("classifier", ctx.dataset)
     n = min(len(ctx.fake), len(ctx.real), W1_FEAT_POINTS)
     f = classifier_features(ctx.fake[:n], extractor.weights_path, extractor.weights_hash)
-    r = classifier_features(ctx.real[:n], extractor.weights_path, extractor.weights_hash)
+    r = real_features(ctx.real[:n], extractor.weights_path, extractor.weights_hash)
     return {"w1_exact_feat": w1_exact_features(f, r), "w1_sliced": w1_sliced(f, r), "w1_feat_n": n}

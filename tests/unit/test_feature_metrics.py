@@ -58,3 +58,20 @@ def test_fid_of_a_set_with_itself_is_zero_and_grows_with_noise(random_extractor)
     noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
     fids = [fidelity_metrics((x + s * noise).clamp(-1, 1), x, **kw)["fid"] for s in (0.1, 0.3, 0.6)]
     assert 0 < fids[0] < fids[1] < fids[2]
+
+
+def test_real_features_are_computed_once_per_content_and_equal_a_fresh_computation(random_extractor, monkeypatch):
+    import bench.metrics.quality as quality
+
+    extractor, _ = random_extractor
+    x = torch.rand(50, 1, 32, 32, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    fresh = quality.classifier_features(x, extractor.weights_path, extractor.weights_hash)
+    calls = []
+    compute = quality.classifier_features
+    monkeypatch.setattr(quality, "classifier_features", lambda *a: calls.append(1) or compute(*a))
+    monkeypatch.setattr(quality, "_REAL_FEATURES", {})
+    first = quality.real_features(x, extractor.weights_path, extractor.weights_hash)
+    again = quality.real_features(x.clone(), extractor.weights_path, extractor.weights_hash)  # same content
+    assert len(calls) == 1 and np.array_equal(first, fresh) and np.array_equal(again, fresh)
+    other = quality.real_features(x.flip(0), extractor.weights_path, extractor.weights_hash)  # other content
+    assert len(calls) == 2 and not np.array_equal(other, fresh)
