@@ -57,7 +57,8 @@ def list_cmd(what):
 @click.option("--steps", type=int, metavar="N", help="Generator steps (overrides the schedule).")
 @click.option("--batch-size", type=int, metavar="N", help="Batch size for G and D (overrides the schedule).")
 @click.option("--evals", type=int, metavar="N",
-              help="Number of evaluation points, evenly spaced, the last at the final step (overrides the schedule).")
+              help="Number of evaluation points, evenly spaced, the last at the final step (overrides the schedule); "
+                   "at most --steps.")
 @click.option("--n-eval", type=int, metavar="N",
               help="Held-out real samples = latent-bank size used at each evaluation (overrides the schedule).")
 @click.option("--data-root", type=click.Path(path_type=Path), metavar="DIR",
@@ -68,7 +69,8 @@ def list_cmd(what):
 @click.option("--seeds", default="0", show_default=True, metavar="LIST",
               help="Seeds, e.g. 0,1,2 or 0-4; one run per variant and seed.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="Training device; auto picks CUDA when PyTorch sees one.")
+              help="Training device; auto picks CUDA when PyTorch sees one. A run resumes under any spelling of the "
+                   "device it trained on (auto that picked the CPU = cpu).")
 @click.option("--results", default="results", show_default=True, type=click.Path(path_type=Path),
               help="Results root directory.")
 @click.option("--name", metavar="NAME", help="Folder under the results root [default: <schedule>-<YYYY-MM-DD>].")

@@ -51,8 +51,10 @@ def eval_cmd(run_dirs, metric_list, which, data_root, evaluation):
         c = rec["config"]
         s = c["schedule"]
         root = data_root or rec.get("data", {}).get("root")  # default: where the run found its files
+        # min(): a run written before --evals > --steps was refused evaluated at every step, as evals = steps does
         (cfg,) = plan_runs([c["variant"]], c["arch"], c["dataset"], [c["seed"]], s["preset"], steps=s["steps"],
-                           batch_size=s["batch_size"], evals=s["evals"], n_eval=s["n_eval"], device="cpu",
+                           batch_size=s["batch_size"], evals=min(s["evals"], s["steps"]), n_eval=s["n_eval"],
+                           device="cpu",
                            sets=c["sets"], data_root=root, **evaluation)  # bad options fail here, before any write
         options = cfg.evaluation  # the knobs not given come from the run's preset
         if "w_indep" in names and options.w_indep_steps == 0:

@@ -79,4 +79,11 @@ def make_schedule(family: str, preset: str, **overrides: int | None) -> Schedule
     problems = schedule.problems()
     if problems:
         raise BenchError(f"invalid schedule: {'; '.join(problems)}")
+    if schedule.evals > schedule.steps:  # it would evaluate (and checkpoint) at every step, fewer times than asked
+        if overrides.get("evals") is not None:
+            raise BenchError(f"--evals {schedule.evals} exceeds --steps {schedule.steps}: a run evaluates at most once "
+                             f"per generator step; pass --evals {schedule.steps} or fewer, or more --steps")
+        raise BenchError(f"--steps {schedule.steps} is fewer than the {preset} schedule's {schedule.evals} evaluations: "
+                         f"a run evaluates at most once per generator step; pass --evals {schedule.steps} or fewer, "
+                         f"or more --steps")
     return schedule

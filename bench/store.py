@@ -208,25 +208,84 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def decide(run: RunDir, config: dict, force: bool) -> str:
+class ConfigClash(BenchError):
+    """A run folder holds another configuration under the same run id; `differences` names the settings."""
+
+    def __init__(self, message: str, differences: str):
+        super().__init__(message)
+        self.differences = differences
+
+
+def decide(run: RunDir, config: dict, force: bool, device: str | None = None) -> str:
     """What to do with a run directory: 'new', 'resume', 'restart' or 'skip'.
 
-    Raises when the directory holds a different configuration (unless force).
+    `device`: where this process would train it ("cpu" or "cuda"), None where that is not known here (a
+    login node submitting to SLURM). Raises ConfigClash, naming the settings that differ, when the
+    directory holds a different configuration (unless force).
     """
     record = run.read()
     if record is None:
         return "new"
     if force:
         return "replace"
-    if record.get("config") != config:
-        raise BenchError(
-            f"{run.path} holds a run with a different configuration; choose another --name, "
-            f"or pass --force to move it aside and start again"
-        )
+    clash = differences(record, config, device)
+    if clash:
+        raise ConfigClash(f"{run.path} holds a run with a different configuration: {clash}; choose another --name, "
+                          f"or pass --force to move it aside and start again", clash)
     if record.get("status") in ("done", "diverged"):
         return "skip"
     # prev.pt: the fallback checkpoint (bench.checkpoint), alone after a kill mid-rotation
     return "resume" if run.ckpt.exists() or run.ckpt.with_name("prev.pt").exists() else "restart"
+
+
+def differences(record: dict, config: dict, device: str | None = None) -> str:
+    """The settings in which run.json's config and `config` differ, as "KEY STORED (stored) vs ASKED (asked)",
+    "; "-separated ("" when they agree).
+
+    The device is compared as resolved, not as spelled: `--device auto` that picked the CPU is `--device
+    cpu` (a run may resume under either), while a run trained on CUDA is another run on the CPU (other
+    random streams, other rounding). run.json's "device" says where a stored `auto` run trained;
+    `device` says where this one would. Where either side cannot be resolved, the device is not compared
+    here (the process that trains the run compares it again)."""
+    stored, asked = _flat(record.get("config") or {}), _flat(config)
+    ran_on = str(record.get("device") or "").split(" ")[0] or None  # "cpu (2 cores, ...)", "cuda (NVIDIA ...)"
+    for side, actual in ((stored, ran_on), (asked, device)):
+        if side.get("device") == "auto" and actual in ("cpu", "cuda"):
+            side["device"] = actual
+    if "auto" in (stored.get("device"), asked.get("device")):
+        stored.pop("device", None)
+        asked.pop("device", None)
+    keys = [k for k in dict.fromkeys([*asked, *stored]) if stored.get(k, _ABSENT) != asked.get(k, _ABSENT)]
+    if "schedule.steps" in keys or "schedule.evals" in keys:  # eval_steps follow from them
+        keys = [k for k in keys if k != "schedule.eval_steps"]
+    # a --set shows twice (under sets and where it applies, e.g. hyper.lr_d): name it once
+    keys = [k for k in keys if not (k.startswith("sets.") and any(o.endswith("." + k[5:]) for o in keys if o != k))]
+    shown = [f"{k} {_shown(stored.get(k, _ABSENT))} (stored) vs {_shown(asked.get(k, _ABSENT))} (asked)"
+             for k in keys[:SHOWN]]
+    return "; ".join(shown + ([f"and {len(keys) - SHOWN} more"] if len(keys) > SHOWN else []))
+
+
+SHOWN = 6  # differences named in the one-line error (a run.json of another version may differ in many)
+
+
+_ABSENT = object()
+
+
+def _flat(config: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in config.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _shown(value) -> str:
+    if value is _ABSENT:
+        return "absent"
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def move_aside(run: RunDir) -> Path:

@@ -34,7 +34,7 @@ from bench.train.loop import plan_packs
 from bench.profile import Profile
 from bench.runstate import sweep_states
 from bench.status import RETRY_JOBS, all_jobs, append_jobs
-from bench.store import RunDir, decide, read_jsonl
+from bench.store import ConfigClash, RunDir, decide, read_jsonl
 
 
 @dataclass
@@ -51,11 +51,11 @@ def triage(runs: list[RunConfig], folder: Path) -> list[Planned]:
     out = []
     for cfg in runs:
         run = RunDir(folder / cfg.run_id)
-        try:
+        try:  # (the device is compared where it is resolved: by the job that trains the run)
             action = decide(run, cfg.to_dict(), force=False)  # new | resume | restart | skip
-        except BenchError:
-            raise BenchError(f"{run.path} holds a run with a different configuration under the same id; submit "
-                             f"the sweep under another --name, or move that folder away") from None
+        except ConfigClash as e:
+            raise BenchError(f"{run.path} holds a run with a different configuration under the same id: "
+                             f"{e.differences}; submit the sweep under another --name, or move that folder away") from None
         rec = run.read() or {}
         state = states.get(cfg.run_id)
         note = ""

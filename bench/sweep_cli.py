@@ -26,7 +26,7 @@ EXECUTORS = ["slurm", "local", "debug"]
 @click.option("--schedule", type=click.Choice(SCHEDULES), help="Common schedule preset [default: quick].")
 @click.option("--steps", type=int, metavar="N", help="Generator steps (overrides the schedule).")
 @click.option("--batch-size", type=int, metavar="N", help="Batch size (overrides the schedule).")
-@click.option("--evals", type=int, metavar="N", help="Evaluation points (overrides the schedule).")
+@click.option("--evals", type=int, metavar="N", help="Evaluation points (overrides the schedule); at most --steps.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Training device [default: auto].")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a variant hyperparameter or arch knob for every run (repeatable).")
@@ -92,6 +92,11 @@ def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, bat
         raise BenchError("a sweep from flags needs --name NAME (the folder a re-submission finds again)")
     spec = spec_from_mapping(values, str(sweep_file) if sweep_file else "bench sweep")
     runs = plan(spec)
+    if executor != "slurm":  # the runs train on this machine: a device it lacks is refused before anything is written
+        from bench.train.member import resolve_device
+
+        for device in sorted({r.device for r in runs}):
+            resolve_device(device)
     resources = load_profile(profile, {
         "partition": partition, "gpus_per_task": gpus_per_task, "cpus_per_task": cpus_per_task, "mem_gb": mem_gb,
         "time": time, "account": account, "qos": qos, "constraint": constraint,

@@ -36,7 +36,7 @@ from bench.store import RunDir, atomic_write_text, decide, move_aside, read_json
 from bench.train import record as R
 from bench.train.engine import Engine, Steps
 from bench.train.evaluate import evaluate
-from bench.train.member import Member
+from bench.train.member import Member, resolve_device
 from bench.train.packed import PackedEngine
 
 
@@ -97,9 +97,9 @@ def run(cfgs: list[RunConfig], root: Path, name: str, force: bool = False, progr
     "interrupted" and returns, so a requeued job resumes from exactly there."""
     results: dict[str, RunResult] = {}
     todo: list[Ledger] = []
-    for cfg in cfgs:  # decide every run first: a clash raises before anything is moved or written
+    for cfg in cfgs:  # decide every run first: a clash (or --device cuda without CUDA) raises before anything is written
         run_dir = RunDir(root / name / cfg.run_id)
-        action = decide(run_dir, cfg.to_dict(), force)
+        action = decide(run_dir, cfg.to_dict(), force, device=resolve_device(cfg.device).type)
         if action == "skip":
             rows, rec = read_jsonl(run_dir.metrics), run_dir.read() or {}
             results[cfg.run_id] = RunResult(cfg.run_id, run_dir.path, "skipped", action, rows[-1] if rows else {},

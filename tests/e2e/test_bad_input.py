@@ -77,6 +77,11 @@ def inception_file(tmp: Path, kind: str) -> Path:
     return path
 
 
+def no_cuda(monkeypatch) -> None:
+    """As on a machine without CUDA (this test machine may have one)."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+
 def sweep_file(tmp: Path, text: str) -> Path:
     path = tmp / "sweep.yaml"
     path.write_text(text)
@@ -174,6 +179,29 @@ CASES = {
     "results path that is a file": (
         lambda t, r, m: (t / "file").write_text("x") and ["run", "--variants", "gan", *TOY, "--results", f"{t}/file"],
         "is a file, not a directory; pass --results DIR with a directory"),
+    "--evals more than --steps": (
+        lambda t, r, m: ["run", "--variants", "gan", *TOY, "--steps", "3", "--evals", "5", "--results", r],
+        "--evals 5 exceeds --steps 3: a run evaluates at most once per generator step; pass --evals 3 or fewer"),
+    "--steps fewer than the schedule's evaluations": (
+        lambda t, r, m: ["run", "--variants", "gan", "--arch", "mlp", "--steps", "2", "--results", r],
+        "--steps 2 is fewer than the quick schedule's 3 evaluations"),
+    "sweep with --evals more than --steps": (
+        lambda t, r, m: ["sweep", "--variants", "gan", "--archs", "mlp", "--datasets", "8gaussians", "--seeds", "0",
+                         "--steps", "2", "--evals", "4", "--name", "s", "--executor", "debug", "--results", r],
+        "--evals 4 exceeds --steps 2"),
+    "sweep file with evals more than steps": (
+        lambda t, r, m: ["sweep", str(sweep_file(t, "variants: [gan]\narchs: [mlp]\ndatasets: [8gaussians]\n"
+                                                    "seeds: 0\nsteps: 2\nevals: 9\n")), "--executor", "local",
+                         "--results", r],
+        "--evals 9 exceeds --steps 2"),
+    "--device cuda without CUDA": (
+        lambda t, r, m: no_cuda(m) or ["run", "--variants", "gan", *TOY, "--device", "cuda", "--results", r],
+        "--device cuda, but PyTorch sees no CUDA device; use --device cpu or auto"),
+    "local sweep with --device cuda without CUDA": (
+        lambda t, r, m: no_cuda(m) or ["sweep", "--variants", "gan", "--archs", "mlp", "--datasets", "8gaussians",
+                                       "--seeds", "0", "--steps", "2", "--evals", "1", "--device", "cuda", "--name",
+                                       "s", "--executor", "local", "--results", r],
+        "--device cuda, but PyTorch sees no CUDA device"),
     "--name with a slash": (lambda t, r, m: ["run", "--variants", "gan", *TOY, "--name", "a/b", "--results", r],
                             "--name 'a/b' must be a plain folder name"),
 }

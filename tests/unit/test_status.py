@@ -191,7 +191,7 @@ def test_a_run_folder_with_another_config_stops_the_submission(tmp_path):
 
     [cfg] = plan_runs(["gan"], "mlp", "8gaussians", [0], steps=20)
     make_run(tmp_path, cfg.run_id, "done")  # its config differs from cfg's
-    with pytest.raises(BenchError, match="different configuration under the same id; submit the sweep under another"):
+    with pytest.raises(BenchError, match="different configuration under the same id: .*; submit the sweep under another"):
         triage([cfg], tmp_path)
 
 
