@@ -31,8 +31,10 @@ def test_picture_steps_are_spread_evenly_first_and_last_included(pictures, expec
 
 
 def test_pictures_at_a_few_steps_data_at_every_step(cli_inprocess, tmp_path):
-    code, _, err = cli_inprocess("run", *TINY, "--pictures", "2", "--w-indep-steps", "3", "--results",
-                                 str(tmp_path), "--name", "p")
+    # --n-eval 1500: more than the 1,000 points a picture draws (SCATTER_POINTS), so a file that kept only
+    # what the picture shows would fail below
+    code, _, err = cli_inprocess("run", *TINY, "--n-eval", "1500", "--pictures", "2", "--w-indep-steps", "3",
+                                 "--results", str(tmp_path), "--name", "p")
     assert code == 0, err
     (run,) = (tmp_path / "p").iterdir()
     samples = run / "samples"
@@ -49,7 +51,7 @@ def test_pictures_at_a_few_steps_data_at_every_step(cli_inprocess, tmp_path):
     data = build_dataset("8gaussians")
     for row in read_rows(run):
         z = np.load(samples / f"step_{row['step']:07d}.npz")
-        assert z["fake"].shape == z["real"].shape == (300, 2)
+        assert z["fake"].shape == z["real"].shape == (1500, 2)
         modes, hq = mode_coverage(torch.from_numpy(z["fake"]), data.modes, data.mode_std)
         assert (modes, hq) == (row["modes"], row["hq_frac"])
         assert w1_exact(z["fake"], z["real"]) == row["w1_exact"]
