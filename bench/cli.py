@@ -24,6 +24,9 @@ def _choices(kind: str) -> list[tuple[str, str]]:
     from bench.metrics import METRICS
 
     reg = {"variants": variants.VARIANTS, "archs": ARCHS, "datasets": DATASETS, "metrics": METRICS}[kind]
+    if kind == "variants":  # the question the bench asks of each: is its critic gap a W1 estimate? (run.json: gap_meaning)
+        return [(name, f"{reg.about(name)} [critic gap estimates W1: "
+                       f"{'yes' if reg.get(name).estimates_wasserstein else 'no'}]") for name in reg.names()]
     return [(name, reg.about(name)) for name in reg.names()]
 
 
@@ -37,7 +40,8 @@ def cli():
 @cli.command("list")
 @click.argument("what", type=click.Choice(["variants", "archs", "datasets", "metrics"]), required=False)
 def list_cmd(what):
-    """List the registered variants, architectures, data sets and metrics (all four by default)."""
+    """List the registered variants, architectures, data sets and metrics (all four by default). Each variant's
+    line names its paper and says whether theory makes its critic gap a (scaled) W1 estimate."""
     for kind in [what] if what else ["variants", "archs", "datasets", "metrics"]:
         if not what:
             click.echo(f"{kind}:")
