@@ -208,6 +208,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
+SHOWN = 6  # differences named in a configuration clash's one-line error (another version's run.json may differ in many)
+_ABSENT = object()  # a setting one of the two configurations does not have
+
+
 class ConfigClash(BenchError):
     """A run folder holds another configuration under the same run id; `differences` names the settings."""
 
@@ -263,12 +267,6 @@ def differences(record: dict, config: dict, device: str | None = None) -> str:
     shown = [f"{k} {_shown(stored.get(k, _ABSENT))} (stored) vs {_shown(asked.get(k, _ABSENT))} (asked)"
              for k in keys[:SHOWN]]
     return "; ".join(shown + ([f"and {len(keys) - SHOWN} more"] if len(keys) > SHOWN else []))
-
-
-SHOWN = 6  # differences named in the one-line error (a run.json of another version may differ in many)
-
-
-_ABSENT = object()
 
 
 def _flat(config: dict, prefix: str = "") -> dict:
