@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.report import correlation as C
+from bench.report import cost as K
 from bench.report import display as D
 from bench.report import leaderboard as L
 from bench.report import tables as T
@@ -105,6 +106,9 @@ def build(res: Results, figures_dir: Path | None, exclude_flagged: bool = False,
     ]
     if len(floors):
         tables.append(Table("floor", TITLES["floor"], CAPTIONS["floor"], floor_display(floors), floors))
+    cost = K.cost_table(res)
+    if len(cost):
+        tables.append(Table("cost", TITLES["cost"], CAPTIONS["cost"], K.cost_display(cost, D.index_cols(cost)), cost))
     run_data = res.runs.merge(flags, on="run", how="left")
     tables.append(Table("runs", TITLES["runs"], CAPTIONS["runs"], T.runs_display(used, flags), run_data))
     report = Report(res, used, tables, per, refs)

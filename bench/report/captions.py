@@ -28,6 +28,7 @@ TITLES = {
     "corr_detail": "Critic estimate vs quality: every per-run statistic, mean over runs",
     "corr_across": "Critic estimate vs quality: across runs at matched steps",
     "floor": "Noise floor and scale of exact W1",
+    "cost": "What the runs cost: training and evaluation time",
     "runs": "Run list",
 }
 
@@ -92,6 +93,13 @@ CAPTIONS = {
         "that always outputs the data's mean (the mean distance of real points to their mean); a final W1 above "
         "it flags the run as collapsed. How: the column says how each value was computed (the runs record no "
         "floor, so the report computes it and caches it under $BENCH_CACHE/floors)."),
+    "cost": (
+        "Per data set × variant × arch and over all finished runs: mean process seconds per run spent training "
+        "and evaluating (run.json `timings`, summed over a resumed run's attempts, on the machine that ran it), "
+        "evaluation's share of training + evaluation time, and each part of the evaluation's share of the same "
+        "total (run.json `eval_split_s`: samples = generating the evaluation samples, pictures = the saved "
+        "sample figures, the others one metric each; – where a run did not record the split). The total row "
+        "is the study's evaluation fraction."),
     "runs": ("Every run found, with its status — done, running (a process holds its lock), interrupted (stopped "
              "without finishing; `bench run` again resumes it), diverged (a NaN or inf in a loss or in the "
              "generated samples: stopped there, its finite rows kept; the note says when) or failed (an error, "

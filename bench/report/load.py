@@ -93,6 +93,15 @@ def _setting(config: dict) -> str:
     return hashlib.sha1(json.dumps(rest, sort_keys=True).encode()).hexdigest()[:6]
 
 
+def _shown(path: Path) -> str:
+    """A run's folder as the report shows it: relative to the working directory when under it, so a
+    report written from a repository's root names the same folders on every machine."""
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _status(path: Path, record: dict) -> str:
     from bench.runstate import label  # the one state `bench status` shows too: run.json, lock and scheduler
 
@@ -184,7 +193,7 @@ def load(folders: list[Path]) -> Results:
             "diverged_why": (record.get("divergence") or {}).get("reason"),  # bench.divergence
             "error": record.get("error"),
             "recomputed": sum(len(v) for v in recomputed.values()),  # values `bench eval` replaced or added
-            "path": str(path),
+            "path": _shown(path),
         })
         for row in metric_rows:
             step = int(row["step"])

@@ -28,7 +28,8 @@ from bench.report.build import Report, Table
 
 CSV_NAMES = {"verdict": "verdicts.csv", "status": "status.csv", "final": "quality_final.csv",
              "best": "quality_best.csv", "pairwise": "pairwise.csv", "corr_detail": "corr_summary.csv",
-             "corr_across": "corr_across.csv", "floor": "floor.csv", "runs": "run_list.csv"}
+             "corr_across": "corr_across.csv", "floor": "floor.csv", "cost": "cost.csv",
+             "runs": "run_list.csv"}
 
 # Characters the tables use, and their LaTeX (text-mode safe) spelling.
 LATEX_SYMBOLS = {"±": r"$\pm$", "↓": r"$\downarrow$", "↑": r"$\uparrow$", "ρ": r"$\rho$", "τ": r"$\tau$",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pandas as pd
@@ -42,6 +43,18 @@ def test_report_reads_what_bench_run_writes(sweep):
     for name in ("1-curves", "2-scatter", "3-toy", "4-samples", "5-final"):
         assert (out / "figures" / f"{name}-8gaussians.png").stat().st_size > 0
     assert "W1 exact" in rep.stdout and (out / "report.html").stat().st_size > 0
+    # what the runs cost, from their own timings: evaluation's share and each metric's share of it
+    t = [json.loads(f.read_text())["timings"] for f in sorted(sweep.glob("*/run.json"))]
+    cost = pd.read_csv(out / "cost.csv").set_index("dataset")
+    total = cost.loc["all finished runs"]
+    assert total["runs"] == 2
+    assert total["eval_share"] == pytest.approx(sum(x["eval_s"] for x in t) / sum(x["train_s"] + x["eval_s"] for x in t))
+    assert total["eval_w1_exact_share"] == pytest.approx(
+        sum(x["eval_split_s"]["w1_exact"] for x in t) / sum(x["train_s"] + x["eval_s"] for x in t))
+    parts = [c for c in cost.columns if c.startswith("eval_") and c.endswith("_share") and c != "eval_share"]
+    assert {"eval_w1_exact_share", "eval_pictures_share", "eval_samples_share"} <= set(parts)
+    assert sum(total[c] for c in parts) == pytest.approx(total["eval_share"], rel=0.05)  # the split covers it
+    assert cost.loc["8gaussians", "runs"] == 2
 
 
 def test_bench_eval_rows_merge_into_the_rows_of_their_steps(sweep, tmp_path):
