@@ -19,7 +19,7 @@ from pathlib import Path
 import variants as variant_pkg
 from bench.arch import ARCHS, ArchParams
 from bench.arch.base import DEFAULT_Z_DIM
-from bench.checkpoint import Policy, make_policy
+from bench.store.checkpoint import Policy, make_policy
 from bench.data import build_dataset, canonical_name
 from bench.errors import BenchError
 from bench.eval_options import EvalOptions
@@ -47,7 +47,7 @@ class RunConfig:
     data_root: str | None = None
     download: bool = False
     speed: Speed = Speed()  # how it runs (--compile, --pack, --tf32); not part of run_id (bench.speed)
-    ckpt: Policy = Policy()  # checkpoints between evaluations (bench.checkpoint); not part of run_id
+    ckpt: Policy = Policy()  # checkpoints between evaluations (bench.store.checkpoint); not part of run_id
     # how it is measured (--extractor, --inception-weights, --w-indep-steps, --n-modes, --pictures); like speed,
     # recorded in run.json but not part of to_dict() or run_id (bench.eval_options)
     evaluation: EvalOptions = EvalOptions()

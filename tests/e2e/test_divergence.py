@@ -11,12 +11,12 @@ import torch
 import yaml
 
 import variants
-from bench.checkpoint import LAST
+from bench.store.checkpoint import LAST
 from bench.config import plan_runs
 from bench.report.load import load
 from bench.report.tables import runs_display, status_counts
 from bench.train.loop import run, run_one
-from bench.store import read_jsonl
+from bench.store.rundir import read_jsonl
 from variants.base import LossOut
 from variants.gan import Gan
 

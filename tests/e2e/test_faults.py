@@ -12,11 +12,11 @@ import time
 import pytest
 import torch
 
-from bench.checkpoint import LAST, PREV, RECORD
+from bench.store.checkpoint import LAST, PREV, RECORD
 from bench.config import plan_runs
-from bench.faults import Terminated, sigterm_interrupts
+from bench.store.faults import Terminated, sigterm_interrupts
 from bench.train.loop import run_one
-from bench.store import LOCK, RunDir, decide, read_jsonl
+from bench.store.rundir import LOCK, RunDir, decide, read_jsonl
 from tests import procs
 
 STEPS, EVALS, EVERY = 160, 2, 10  # evaluations at 80 and 160; a checkpoint every 10 steps between them

@@ -12,10 +12,10 @@ import time
 import pytest
 
 from bench.config import plan_runs
-from bench.jobs import StopRequest, TrainJob
+from bench.sweep.jobs import StopRequest, TrainJob
 from bench.train.loop import run_one
-from bench.store import read_jsonl
-from bench.submit import triage
+from bench.store.rundir import read_jsonl
+from bench.sweep.submit import triage
 
 STEPS, STOP_AT = 40, 17  # one evaluation, at step 40: the stop falls between evaluations
 
@@ -38,7 +38,7 @@ def test_stop_mid_interval_then_resume_matches_uninterrupted(tmp_path):
     cfg = config()
     polls = []
 
-    def stop():  # what bench.jobs.StopRequest answers once the signal came
+    def stop():  # what bench.sweep.jobs.StopRequest answers once the signal came
         polls.append(1)
         return len(polls) >= STOP_AT
 

@@ -7,8 +7,8 @@ import json
 
 from click.testing import CliRunner
 
-from bench.cli import cli
-from bench.status import read_jsonl
+from bench.cli.app import cli
+from bench.sweep.status import read_jsonl
 
 ARGS = ["sweep", "--variants", "gan", "--archs", "mlp", "--datasets", "8gaussians", "--seeds", "0-2",
         "--steps", "30", "--evals", "1", "--batch-size", "16", "--set", "width=32", "--name", "loc",

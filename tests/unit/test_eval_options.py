@@ -11,7 +11,7 @@ import torch
 
 from bench.config import plan_runs
 from bench.eval_options import PRESETS, EvalOptions
-from bench.sweep import spec_from_mapping
+from bench.sweep.grid import spec_from_mapping
 from tests.conftest import read_rows
 from tests.images.files import write_mnist_like
 from tests.unit.test_inception_plumbing import make_random_inception_weights

@@ -105,7 +105,7 @@ def test_interrupted_pack_resumes_packed_or_alone(tmp_path, monkeypatch):
 
 
 def test_a_stopped_pack_checkpoints_between_evaluations_and_resumes_exactly(tmp_path):
-    """A scheduler's stop (bench.jobs) lands between evaluations: every member saves its checkpoint
+    """A scheduler's stop (bench.sweep.jobs) lands between evaluations: every member saves its checkpoint
     with the loss sums so far, and the resumed pack ends as the runs alone do."""
     for cfg in tiny("wgan", [0, 1], steps=6):
         run_one(cfg, tmp_path, "alone", progress=False)

@@ -1,4 +1,4 @@
-"""Which runs a retry job submits again (bench.retry.to_retry): those of tasks that ended OUT_OF_MEMORY,
+"""Which runs a retry job submits again (bench.sweep.retry.to_retry): those of tasks that ended OUT_OF_MEMORY,
 NODE_FAIL or PREEMPTED, or that checkpointed on a preemption's SIGTERM and exited in their grace time
 (SLURM then says COMPLETED); never a cancelled, failed or finished run, nor one submitted again since.
 The scheduler's answers are given; tests/slurm/test_retries.py preempts real jobs."""
@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 
-from bench import retry, scheduler
-from bench.scheduler import Task
-from bench.status import append_jobs
+from bench.store import scheduler
+from bench.sweep import retry
+from bench.store.scheduler import Task
+from bench.sweep.status import append_jobs
 
 
 def run(folder, rid, status, job, **extra):
@@ -39,8 +40,8 @@ def test_runs_to_retry(tmp_path, monkeypatch):
 
 def test_runs_per_task_groups_packs_into_array_tasks():
     from bench.config import plan_runs
-    from bench.jobs import units
-    from bench.submit import job_arg, plan_tasks
+    from bench.sweep.jobs import units
+    from bench.sweep.submit import job_arg, plan_tasks
 
     cfgs = plan_runs(["gan", "wgan"], "mlp", "8gaussians", [0, 1, 2], steps=10)
     tasks = plan_tasks(cfgs, 4)

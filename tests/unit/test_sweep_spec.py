@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from bench.arch import ARCHS
-from bench.cli import cli
+from bench.cli.app import cli
 from bench.config import plan_runs
 from bench.errors import BenchError
-from bench.sweep import SPEC_KEYS, load_sweep_file, plan, spec_from_mapping
+from bench.sweep.grid import SPEC_KEYS, load_sweep_file, plan, spec_from_mapping
 
 REPO = Path(__file__).resolve().parents[2]
 TOY = {"variants": ["gan", "wgan"], "archs": ["mlp"], "datasets": ["8gaussians", "25gaussians"], "seeds": "0-2",

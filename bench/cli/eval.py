@@ -32,7 +32,7 @@ def eval_cmd(run_dirs, metric_list, which, data_root, evaluation):
     from bench.metrics import METRICS, EvalContext, Missing
     from bench.train.evaluate import batched
     from bench.train.member import Member
-    from bench.store import RunDir
+    from bench.store.rundir import RunDir
 
     names = parse_list(metric_list, "--metrics")
     for n in names:

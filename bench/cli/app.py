@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from bench.checkpoint import click_options as ckpt_options
+from bench.store.checkpoint import click_options as ckpt_options
 from bench.errors import BenchError
 from bench.eval_options import click_options as eval_options
 from bench.eval_options import pictures_option
@@ -78,7 +78,7 @@ def list_cmd(what):
 @click.option("--force", is_flag=True, help="Redo runs that already finished (the old run is moved aside, not deleted).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar per run.")
 @speed_options  # --compile, --pack, --tf32 (bench.speed)
-@ckpt_options  # --ckpt-every, --ckpt-every-s (bench.checkpoint)
+@ckpt_options  # --ckpt-every, --ckpt-every-s (bench.store.checkpoint)
 @eval_options  # --extractor, --inception-weights, --w-indep-steps, --n-modes (bench.eval_options)
 @pictures_option  # --pictures (bench.eval_options)
 def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, n_eval, data_root, download, seeds, device,
@@ -90,7 +90,7 @@ def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, n_eva
     interrupted one resumes from its checkpoint.
     """
     from bench.config import parse_list, parse_seeds, parse_sets, plan_runs
-    from bench.store import check_results_root
+    from bench.store.rundir import check_results_root
 
     runs = plan_runs(
         parse_list(variant_list, "--variants"), arch, dataset, parse_seeds(seeds), preset,
@@ -102,7 +102,7 @@ def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, n_eva
         raise BenchError(f"--name {name!r} must be a plain folder name (no '/'), e.g. --name wgan-vs-gan")
     check_results_root(results)
 
-    from bench.summary import print_summary
+    from bench.cli.summary import print_summary
     from bench.train.loop import run_many
 
     outcomes = []
@@ -119,18 +119,18 @@ from bench.report.command import report_cmd  # noqa: E402  (its heavy imports ha
 
 cli.add_command(report_cmd)
 
-from bench.status_cli import cancel_cmd, status_cmd  # noqa: E402
-from bench.sweep_cli import sweep_cmd  # commands in their own module, attached here
+from bench.cli.status import cancel_cmd, status_cmd  # noqa: E402
+from bench.cli.sweep import sweep_cmd  # commands in their own module, attached here
 
 cli.add_command(sweep_cmd)
 cli.add_command(status_cmd)
 cli.add_command(cancel_cmd)
 
-from bench.classifier_cli import classifier_cmd  # noqa: E402
+from bench.cli.classifier import classifier_cmd  # noqa: E402
 
 cli.add_command(classifier_cmd)
 
-from bench.eval_cli import eval_cmd  # noqa: E402
+from bench.cli.eval import eval_cmd  # noqa: E402
 
 cli.add_command(eval_cmd)
 
@@ -154,8 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     except BenchError as e:
         click.echo(f"bench: error: {e}", err=True)
         sys.exit(2)
-    except OSError as e:  # a full, read-only or forbidden disk under the results: one line (bench.faults)
-        from bench.faults import storage_problem
+    except OSError as e:  # a full, read-only or forbidden disk under the results: one line (bench.store.faults)
+        from bench.store.faults import storage_problem
 
         problem = storage_problem(e)
         if problem is None:

@@ -1,5 +1,5 @@
 """`bench sweep`: submit a grid of runs (SLURM job array, local processes or in process). Attached to
-the `bench` group in bench/cli.py; `bench status` and `bench cancel` are in bench/status_cli.py."""
+the `bench` group in bench/cli/app.py; `bench status` and `bench cancel` are in bench/cli/status.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from bench.checkpoint import click_options as ckpt_options
+from bench.store.checkpoint import click_options as ckpt_options
 from bench.errors import BenchError
 from bench.speed import click_options as speed_options
 
@@ -57,7 +57,7 @@ EXECUTORS = ["slurm", "local", "debug"]
               help="With --executor slurm, return only when every job has ended, requeues and automatic "
                    "retries included (local and debug always wait).")
 @speed_options(sweep=True)  # --compile, --pack, --tf32 (bench.speed); also sweep-file keys
-@ckpt_options(sweep=True)  # --ckpt-every, --ckpt-every-s (bench.checkpoint); also sweep-file keys
+@ckpt_options(sweep=True)  # --ckpt-every, --ckpt-every-s (bench.store.checkpoint); also sweep-file keys
 def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, batch_size, evals, device, sets,
               name, results, executor, profile, partition, gpus_per_task, cpus_per_task, mem_gb, time, account,
               qos, constraint, array_parallelism, runs_per_task, max_retries, dry_run, wait, speed, ckpt):
@@ -71,13 +71,13 @@ def sweep_cmd(sweep_file, variants, archs, datasets, seeds, schedule, steps, bat
     `bench cancel RESULTS/NAME`.
     """
     from bench.config import parse_seeds, parse_sets
-    from bench.profile import load_profile
-    from bench import snapshot
-    from bench.status import write_sweep
-    from bench.status_cli import print_status, shown
-    from bench.store import check_results_root
-    from bench.submit import run_debug, run_local, submit_slurm, triage, wait_for
-    from bench.sweep import load_sweep_file, plan, spec_from_mapping
+    from bench.sweep.profile import load_profile
+    from bench.sweep import snapshot
+    from bench.sweep.status import write_sweep
+    from bench.cli.status import print_status, shown
+    from bench.store.rundir import check_results_root
+    from bench.sweep.submit import run_debug, run_local, submit_slurm, triage, wait_for
+    from bench.sweep.grid import load_sweep_file, plan, spec_from_mapping
 
     if seeds is not None:
         parse_seeds(seeds)  # a bad --seeds flag is named as the flag, not as a key of the sweep file

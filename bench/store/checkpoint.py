@@ -41,9 +41,9 @@ from pathlib import Path
 import click
 import torch
 
-from bench.atomic import atomic_target, disk_errors_named, fsync_file, sha256_file, temporary_name
+from bench.store.atomic import atomic_target, disk_errors_named, fsync_file, sha256_file, temporary_name
 from bench.errors import BenchError
-from bench.store import atomic_write_json
+from bench.store.rundir import atomic_write_json
 
 LAST, PREV, RECORD = "last.pt", "prev.pt", "checksums.json"
 DEFAULT_EVERY_S = 600.0  # a hard-killed run loses at most 10 minutes of training
