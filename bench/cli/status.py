@@ -18,6 +18,7 @@ STATE_CHOICES = ["pending", "running", "done", "failed", "diverged", "interrupte
               help="Results root, for when no folder is given (then every folder of runs under it is shown, "
                    "from `bench sweep` or `bench run`).")
 @click.option("--state", "only", multiple=True, type=click.Choice(STATE_CHOICES),
+              show_default="none: each state is counted, with one example run",
               help="List each run in this state (repeatable), with its job, step, error and log.")
 @click.option("-v", "--verbose", is_flag=True, help="List every run, in every state.")
 def status_cmd(folders, results, only, verbose):

@@ -44,15 +44,16 @@ class Planned:
     note: str = ""
 
 
-def triage(runs: list[RunConfig], folder: Path) -> list[Planned]:
+def triage(runs: list[RunConfig], folder: Path, force: bool = False) -> list[Planned]:
     """What to do with each run; raises (before anything is written) when a run folder holds another config.
-    A run that a live process or job holds is never submitted again (bench.store.runstate decides which)."""
+    A run that a live process or job holds is never submitted again (bench.store.runstate decides which).
+    With `force`, every other run that has a folder is "replace": moved aside, then submitted anew."""
     states = {s.run_id: s for s in sweep_states(folder, [r.run_id for r in runs])} if folder.is_dir() else {}
     out = []
     for cfg in runs:
         run = RunDir(folder / cfg.run_id)
         try:
-            action = decide(run, cfg.to_dict(), force=False)  # new | resume | restart | skip
+            action = decide(run, cfg.to_dict(), force=force)  # new | resume | restart | skip | replace
         except BenchError:
             raise BenchError(f"{run.path} holds a run with a different configuration under the same id; submit "
                              f"the sweep under another --name, or move that folder away") from None
@@ -61,8 +62,10 @@ def triage(runs: list[RunConfig], folder: Path) -> list[Planned]:
         note = ""
         if action == "skip":
             note = rec.get("status", "")
-        elif state is not None and state.held:
+        elif state is not None and state.held:  # (also under --force: a live job's run is left alone)
             action, note = ("running" if state.state == "running" else "queued"), state.detail or state.reason
+        elif action == "replace":
+            note = f"moving its {rec.get('status', '?')} run aside (--force)"
         elif action == "resume":
             note = f"from step {rec.get('step', '?')}"
         out.append(Planned(cfg, action, note))

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from bench.config import plan_runs
+from bench.config import RunOptions, plan_runs
 from bench.train import loop
 from bench.train.loop import run_one
 from tests.conftest import read_rows
@@ -86,8 +86,8 @@ def test_finished_run_is_skipped_not_overwritten(tmp_path, cli):
 
 
 def test_interrupted_run_resumes_to_identical_metrics(tmp_path, monkeypatch):
-    (cfg,) = plan_runs(["wgan-gp"], "mlp", "8gaussians", [0], steps=6, evals=3, batch_size=16,
-                       sets={"width": "32"})
+    (cfg,) = plan_runs(["wgan-gp"], "mlp", "8gaussians", [0], sets={"width": "32"},
+                       options=RunOptions.of(steps=6, evals=3, batch_size=16))
     full = run_one(cfg, tmp_path, "full", progress=False)
     assert full.status == "done"
 

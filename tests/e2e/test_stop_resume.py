@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from bench.config import plan_runs
+from bench.config import RunOptions, plan_runs
 from bench.sweep.jobs import StopRequest, TrainJob
 from bench.train.loop import run_one
 from bench.store.rundir import read_jsonl
@@ -25,8 +25,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def config(steps: int = STEPS):
     # wgan-gp: several critic steps per generator step and randomness inside the loss (the GP's eps)
-    [cfg] = plan_runs(["wgan-gp"], "mlp", "8gaussians", [3], "quick", steps=steps, batch_size=16, evals=1,
-                      sets={"width": "32"})
+    [cfg] = plan_runs(["wgan-gp"], "mlp", "8gaussians", [3], "quick", sets={"width": "32"},
+                      options=RunOptions.of(steps=steps, batch_size=16, evals=1))
     return cfg
 
 

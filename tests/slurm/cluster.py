@@ -141,15 +141,15 @@ def reference(tmp: Path, seeds: list[int], steps: int, evals: int, variants=("ga
     """The same runs trained alone and uninterrupted, in this process: run id -> run folder."""
     import torch
 
-    from bench.config import plan_runs
+    from bench.config import RunOptions, plan_runs
     from bench.train.loop import run_one
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as a job with one CPU (bench.sweep.jobs sets the threads from SLURM_CPUS_PER_TASK)
     try:
         out = {}
-        for cfg in plan_runs(list(variants), "mlp", "8gaussians", seeds, "quick", steps=steps, batch_size=16,
-                             evals=evals, sets={"width": "32"}, **plan):
+        for cfg in plan_runs(list(variants), "mlp", "8gaussians", seeds, "quick", sets={"width": "32"},
+                             options=RunOptions.of(steps=steps, batch_size=16, evals=evals, **plan)):
             out[cfg.run_id] = run_one(cfg, tmp, "alone", progress=False).path
         return out
     finally:

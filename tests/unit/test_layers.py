@@ -19,9 +19,9 @@ LEVEL = {
     "cli": 5,
     "sweep": 4, "report": 4,
     "train": 3,
-    "config": 2, "schedule": 2, "speed": 2, "eval_options": 2, "options": 2,
+    "config": 2, "schedule": 2, "speed": 2, "eval_options": 2,
     "store": 1, "metrics": 1, "data": 1, "arch": 1, "variants": 1,
-    "errors": 0, "registry": 0, "typecheck": 0, "__init__": 0,
+    "errors": 0, "registry": 0, "typecheck": 0, "__init__": 0, "options": 0,
 }
 
 

@@ -187,10 +187,10 @@ def test_status_of_a_folder_without_runs(tmp_path):
 
 
 def test_a_run_folder_with_another_config_stops_the_submission(tmp_path):
-    from bench.config import plan_runs
+    from bench.config import RunOptions, plan_runs
     from bench.sweep.submit import triage
 
-    [cfg] = plan_runs(["gan"], "mlp", "8gaussians", [0], steps=20)
+    [cfg] = plan_runs(["gan"], "mlp", "8gaussians", [0], options=RunOptions.of(steps=20))
     make_run(tmp_path, cfg.run_id, "done")  # its config differs from cfg's
     with pytest.raises(BenchError, match="different configuration under the same id; submit the sweep under another"):
         triage([cfg], tmp_path)
