@@ -30,7 +30,9 @@ def _decl(opt: Option, command: str):
         kwargs.update(type=click.Choice(meta.choices))
     elif meta.path:
         kwargs.update(type=click.Path(path_type=Path))
-    elif meta.parse is None:
+    elif meta.parse is not None:  # text, parsed by the field's own parser (not typed from the default)
+        kwargs.update(type=str)
+    else:
         base = [t for t in (getattr(opt.hint, "__args__", None) or (opt.hint,)) if t is not type(None)][0]
         kwargs.update(type=base)
     if meta.metavar:

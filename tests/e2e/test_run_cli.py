@@ -122,7 +122,7 @@ def test_interrupted_run_resumes_to_identical_metrics(tmp_path, monkeypatch):
         (["--variants", "gan", "--arch", "mlp", "--steps", "0"], "--steps 0: must be >= 1"),
         (["--variants", "gan", "--arch", "mlp", "--batch-size", "-1"], "--batch-size -1: must be >= 2"),
         (["--variants", "gan", "--arch", "mlp", "--set", "clip"], "malformed --set 'clip': expected KEY=VALUE"),
-        (["--variants", "gan", "--arch", "mlp", "--set", "clip=0.1"], "--set clip: no selected variant"),
+        (["--variants", "gan", "--arch", "mlp", "--set", "clip=0.1"], "--set clip: no variant (gan) or arch (mlp) given"),
         (["--variants", "wgan", "--arch", "mlp", "--set", "clip=-1"], "clip=-1.0: must be > 0"),
         (["--variants", "gan", "--arch", "mlp", "--set", "lr_d=0"], "lr_d=0.0: must be > 0"),
         (["--variants", "gan", "--arch", "mlp", "--set", "width=wide"], "takes a int"),

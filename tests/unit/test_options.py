@@ -117,3 +117,25 @@ def test_a_sweep_key_and_its_flag_plan_the_same_runs(key, tmp_path, monkeypatch)
     assert by_flag[2] == by_key[2]  # the whole config: speed, checkpoint policy and evaluation too
     if by_key[0] == 0:
         assert by_key[2] and by_key[2] != _dry_run(tmp_path, monkeypatch, [], base)[2], f"{key} was not read"
+
+
+@pytest.mark.parametrize("key", sorted(EXAMPLES))
+def test_bench_run_hands_each_flag_to_the_plan_as_its_field(key, monkeypatch):
+    """`bench run --FLAG VALUE` reaches plan_runs as RunOptions.of(KEY=VALUE) (the CLI's text parsed to the
+    field's type, e.g. --pictures all and --pictures 5)."""
+    import bench.config
+
+    seen = []
+
+    def stop(*args, options, **kwargs):
+        seen.append(options)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(bench.config, "plan_runs", stop)
+    value = EXAMPLES[key]
+    flag = "--" + key.replace("_", "-")
+    for given in ([value] if key != "pictures" else [value, 5]):
+        args = ["run", "--variants", "gan", "--arch", "mlp", flag] + ([] if given is True else [str(given)])
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 0, res.output
+        assert seen.pop() == RunOptions.of(**{key: given})
