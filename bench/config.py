@@ -1,9 +1,11 @@
 """One typed configuration per run, resolved and validated before anything is written.
 
-`plan_runs` turns the command line (variants, arch, data set, seeds, schedule, `--set KEY=VALUE`)
-into RunConfigs. A `--set` key must name a hyperparameter of at least one selected variant or a
-knob of the architecture; its value is parsed with that field's type; unknown keys, bad values and
-impossible combinations raise BenchError naming the fix.
+`plan_runs` turns a grid cell (variants, arch, data set, seeds, schedule preset, `--set KEY=VALUE`)
+and the run options (RunOptions: every other option of `bench run` and `bench sweep`, declared once
+on its fields, bench.options) into RunConfigs. A `--set` key must name a hyperparameter of at least
+one selected variant or a knob of the architecture (check_sets, the one check); its value is parsed
+with that field's type; unknown keys, bad values and impossible combinations raise BenchError naming
+the fix.
 """
 
 from __future__ import annotations
@@ -13,21 +15,52 @@ import hashlib
 import json
 import re
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import variants as variant_pkg
 from bench.arch import ARCHS, ArchParams
 from bench.arch.base import DEFAULT_Z_DIM
-from bench.checkpoint import Policy, make_policy
 from bench.data import build_dataset, canonical_name
 from bench.errors import BenchError
 from bench.eval_options import EvalOptions
 from bench.eval_options import resolve as resolve_evaluation
-from bench.schedule import Schedule, make_schedule
+from bench.options import build, option, options_of
+from bench.schedule import Overrides, Schedule, make_schedule
 from bench.speed import Speed
 from bench.speed import check as check_speed
+from bench.store.checkpoint import Policy, make_policy
 from variants.base import Hyper
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Every option of a run beyond its grid cell: one field each (here or in a group), from which the
+    flags of `bench run`, `bench sweep` and `bench eval` and the sweep-file keys are made (bench.options)."""
+
+    schedule: Overrides = Overrides()
+    device: str = field(default="auto", metadata=option(
+        "Training device; auto picks CUDA when PyTorch sees one. A run resumes under any spelling of the device "
+        "it trained on (auto that picked the CPU = cpu).", choices=("auto", "cpu", "cuda")))
+    data_root: str | None = field(default=None, metadata=option(
+        "Where image data sets are looked for (before $BENCH_DATA and system folders) and where --download "
+        "saves them.", metavar="DIR", path=True))
+    download: bool = field(default=False, metadata=option(
+        "Let torchvision fetch fashion-mnist, mnist or cifar10 into --data-root if missing (needs internet)."))
+    speed: Speed = Speed()  # --compile, --pack, --tf32 (bench.speed)
+    ckpt: Policy = Policy()  # --ckpt-every, --ckpt-every-s, --keep-checkpoints (bench.store.checkpoint)
+    evaluation: EvalOptions = EvalOptions()  # --extractor ... --pictures (bench.eval_options)
+
+    @classmethod
+    def of(cls, **values) -> "RunOptions":
+        """From option keys (sweep-file keys), e.g. RunOptions.of(steps=20, pack=2); None = the default."""
+        unknown = sorted(set(values) - {o.key for o in OPTIONS})
+        if unknown:
+            raise TypeError(f"unknown run options {unknown}; known: {', '.join(o.key for o in OPTIONS)}")
+        return build(cls, values)
+
+
+OPTIONS = options_of(RunOptions)
 
 
 @dataclass(frozen=True)
@@ -47,7 +80,7 @@ class RunConfig:
     data_root: str | None = None
     download: bool = False
     speed: Speed = Speed()  # how it runs (--compile, --pack, --tf32); not part of run_id (bench.speed)
-    ckpt: Policy = Policy()  # checkpoints between evaluations (bench.checkpoint); not part of run_id
+    ckpt: Policy = Policy()  # checkpoints between evaluations (bench.store.checkpoint); not part of run_id
     # how it is measured (--extractor, --inception-weights, --w-indep-steps, --n-modes, --pictures); like speed,
     # recorded in run.json but not part of to_dict() or run_id (bench.eval_options)
     evaluation: EvalOptions = EvalOptions()
@@ -166,25 +199,8 @@ def plan_runs(
     dataset: str,
     seeds: list[int],
     preset: str = "quick",
-    steps: int | None = None,
-    batch_size: int | None = None,
-    evals: int | None = None,
-    device: str = "auto",
     sets: dict[str, str] | None = None,
-    n_eval: int | None = None,
-    data_root: str | None = None,
-    download: bool = False,
-    compile: str = "auto",
-    pack: int = 1,
-    tf32: bool = False,
-    ckpt_every: int = 0,
-    ckpt_every_s: float = 600.0,
-    keep_checkpoints: str = "last",
-    extractor: str = "classifier",
-    inception_weights: str | None = None,
-    w_indep_steps: int | None = None,
-    n_modes: int | None = None,
-    pictures: int | str | None = None,
+    options: RunOptions = RunOptions(),
 ) -> list[RunConfig]:
     """Resolve and validate every run before any of them starts (so bad input writes nothing).
 
@@ -195,7 +211,9 @@ def plan_runs(
     variant_classes = [variant_pkg.VARIANTS.get(v) for v in variants]
     arch_obj = ARCHS.get(arch)
     dataset = canonical_name(dataset)
-    data_root = str(Path(data_root).expanduser().resolve()) if data_root else None  # jobs may run elsewhere
+    device, download = options.device, options.download
+    data_root = options.data_root  # resolved: jobs may run elsewhere
+    data_root = str(Path(data_root).expanduser().resolve()) if data_root else None
     data = build_dataset(dataset, data_root=data_root, download=download)
     if data.family not in arch_obj.families:
         raise BenchError(
@@ -213,26 +231,19 @@ def plan_runs(
                              f"{', '.join(able) or 'none registered'}")
     if device not in ("auto", "cpu", "cuda"):
         raise BenchError(f"unknown --device {device!r}; choose one of: auto, cpu, cuda")
-    schedule = make_schedule(data.family, preset, steps=steps, batch_size=batch_size, evals=evals, n_eval=n_eval)
+    schedule = make_schedule(data.family, preset, **dataclasses.asdict(options.schedule))
     if data.max_heldout is not None and schedule.n_eval > data.max_heldout:
         raise BenchError(f"n_eval {schedule.n_eval} exceeds the {data.max_heldout} held-out images of {dataset}; "
                          f"pass --n-eval {data.max_heldout} or less")
     # how the runs execute (--compile, --pack, --tf32; bench.speed), checked before anything is written
-    speed = Speed(compile=compile, pack=pack, tf32=tf32)
+    speed = options.speed
     check_speed(speed, device, variant_classes)
-    ckpt = make_policy(ckpt_every, ckpt_every_s, keep_checkpoints)  # --ckpt-every(-s), --keep-checkpoints
+    c = options.ckpt
+    ckpt = make_policy(c.every_steps, c.every_s, c.keep)  # --ckpt-every(-s), --keep-checkpoints
     # how the runs are measured (bench.eval_options): checked here too, knobs from the preset
-    evaluation = resolve_evaluation(preset, extractor, inception_weights, w_indep_steps, n_modes, pictures)
+    evaluation = resolve_evaluation(preset, options.evaluation)
 
-    known = {f.name for f in dataclasses.fields(arch_obj.Params)}
-    for cls in variant_classes:
-        known |= {f.name for f in dataclasses.fields(cls.Hyper)}
-    unknown = sorted(set(sets) - known)
-    if unknown:
-        raise BenchError(
-            f"--set {unknown[0]}: no selected variant ({', '.join(variants)}) or arch ({arch}) has this setting; "
-            f"valid keys: {', '.join(sorted(known))}"
-        )
+    check_sets(sets, variants, [arch], "--set")
 
     arch_params, arch_sets = _apply(arch_obj.Params, sets, f"arch {arch}")
     if arch_params.z_dim == 0:
@@ -246,3 +257,23 @@ def plan_runs(
                                   data_root=data_root, download=download, speed=speed, ckpt=ckpt,
                                   evaluation=evaluation))
     return runs
+
+
+def setting_keys(variants: list[str], archs: list[str]) -> set[str]:
+    """The --set keys the variants and archs know: their hyperparameters and knobs."""
+    keys = set()
+    for name in variants:
+        keys |= {f.name for f in dataclasses.fields(variant_pkg.VARIANTS.get(name).Hyper)}
+    for name in archs:
+        keys |= {f.name for f in dataclasses.fields(ARCHS.get(name).Params)}
+    return keys
+
+
+def check_sets(sets, variants: list[str], archs: list[str], where: str) -> None:
+    """The one check of --set keys (bench run, bench sweep flags, a sweep file's set and overrides):
+    each must be a hyperparameter of some variant or a knob of some arch given; `where` names the source."""
+    known = setting_keys(variants, archs)
+    unknown = sorted(set(sets) - known)
+    if unknown:
+        raise BenchError(f"{where} {unknown[0]}: no variant ({', '.join(variants)}) or arch ({', '.join(archs)}) "
+                         f"given has this setting; valid keys: {', '.join(sorted(known))}")

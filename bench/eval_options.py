@@ -6,19 +6,17 @@ steps a run draws its sample picture (`--pictures`, `bench run` and sweep files 
 Like bench.speed's options they do not change the networks a run trains, so they are not part of
 its identity (config, run id): run.json records them under "evaluation", each row carries the
 protocol keys of what it computed (extractor:hash, w_indep_steps, modes_n), and `bench eval`
-recomputes rows of finished runs with other choices. `bench run`, `bench sweep` files (through
-plan_runs's keywords) and `bench eval` share these options and their checks.
+recomputes rows of finished runs with other choices. `bench run`, `bench sweep` (flags and file keys)
+and `bench eval` share these options, declared once on EvalOptions' fields (bench.options), and their checks.
 """
 
 from __future__ import annotations
 
-import functools
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import click
-
 from bench.errors import BenchError
+from bench.options import option
 
 EXTRACTORS = ("classifier", "inception")
 # Preset defaults of the sample-count knobs, per schedule preset:
@@ -36,13 +34,43 @@ PRESETS = {
 }
 
 
+def parse_pictures(text: str) -> int | str:
+    """`--pictures` from the command line: "all" or a count."""
+    if text == "all":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise BenchError(f"--pictures {text!r}: give a number of evaluation steps (e.g. 3) or all") from None
+
+
+EVERYWHERE = ("run", "sweep", "eval")  # `bench eval` recomputes rows with these
+
+
 @dataclass(frozen=True)
 class EvalOptions:
-    extractor: str = "classifier"  # classifier | inception (falls back to classifier without weights)
-    inception_weights: str | None = None  # torch-fidelity's InceptionV3 .pth (absolute path)
-    w_indep_steps: int = 0  # training steps of the independent critic (bench.metrics.independent); 0 = off
-    n_modes: int = PRESETS["standard"]["n_modes"]  # generated samples for the stacked-image mode count
-    pictures: int | str = PICTURES  # sample pictures drawn: N evaluation steps spread evenly, or "all"
+    """How a run is measured. As options, w_indep_steps and n_modes are None unless given: `resolve`
+    fills them from the schedule preset."""
+
+    extractor: str = field(default="classifier", metadata=option(
+        "Feature extractor of the image metrics: classifier (the data set's own CNN, the offline default) or "
+        "inception (torch-fidelity's InceptionV3; without weights it falls back to the classifier and the row "
+        "says why).", choices=EXTRACTORS, commands=EVERYWHERE))
+    inception_weights: str | None = field(default=None, metadata=option(  # absolute path once resolved
+        "torch-fidelity's InceptionV3 weights file (weights-inception-2015-12-05-*.pth); never downloaded.",
+        metavar="PATH", path=True, commands=EVERYWHERE))
+    w_indep_steps: int | None = field(default=None, metadata=option(  # bench.metrics.independent
+        "Training steps of the independent critic behind w_indep; 0 turns it off.", metavar="N",
+        preset=f"{PRESETS['quick']['w_indep_steps']} in quick, {W_INDEP_STEPS} in standard", commands=EVERYWHERE))
+    n_modes: int | None = field(default=None, metadata=option(
+        "Generated samples for the stacked-image mode count.", metavar="N",
+        preset=f"{PRESETS['quick']['n_modes']} in quick, {PRESETS['standard']['n_modes']} in standard",
+        commands=EVERYWHERE))
+    pictures: int | str = field(default=PICTURES, metadata=option(
+        "Draw the sample picture (samples/step_*.png; toy data: samples over the critic's contours) at N "
+        "evaluation steps spread evenly, the first and last included, or at all of them; 0: none. Toy runs "
+        "write the picture's data (samples/step_*.npz) at every evaluation anyway.", metavar="N|all",
+        parse=parse_pictures))
 
     def context(self) -> dict:
         """The EvalContext fields these options set (pictures are the runner's, not a metric's)."""
@@ -70,25 +98,14 @@ class EvalOptions:
         return out
 
 
-def resolve(preset: str, extractor: str = "classifier", inception_weights: str | Path | None = None,
-            w_indep_steps: int | None = None, n_modes: int | None = None,
-            pictures: int | str | None = None) -> EvalOptions:
+def resolve(preset: str, requested: EvalOptions = EvalOptions()) -> EvalOptions:
     """Check the options (one BenchError naming the fix) and fill unset knobs from the preset."""
-    inception_weights = check(extractor, inception_weights, w_indep_steps, n_modes, pictures)
+    r = requested
+    inception_weights = check(r.extractor, r.inception_weights, r.w_indep_steps, r.n_modes, r.pictures)
     defaults = PRESETS[preset]  # make_schedule has checked the preset name
-    steps = defaults["w_indep_steps"] if w_indep_steps is None else w_indep_steps
-    n = defaults["n_modes"] if n_modes is None else n_modes
-    return EvalOptions(extractor, inception_weights, steps, n, PICTURES if pictures is None else pictures)
-
-
-def parse_pictures(text: str) -> int | str:
-    """`--pictures` from the command line: "all" or a count."""
-    if text == "all":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise BenchError(f"--pictures {text!r}: give a number of evaluation steps (e.g. 3) or all") from None
+    steps = defaults["w_indep_steps"] if r.w_indep_steps is None else r.w_indep_steps
+    n = defaults["n_modes"] if r.n_modes is None else r.n_modes
+    return EvalOptions(r.extractor, inception_weights, steps, n, PICTURES if r.pictures is None else r.pictures)
 
 
 def check(extractor: str = "classifier", inception_weights: str | Path | None = None,
@@ -116,47 +133,3 @@ def check(extractor: str = "classifier", inception_weights: str | Path | None = 
                                                        or pictures < 0):
         raise BenchError(f"--pictures {pictures!r}: give a number of evaluation steps >= 0 (0 = none) or all")
     return inception_weights
-
-
-def click_options(fn):
-    """`--extractor`, `--inception-weights`, `--w-indep-steps`, `--n-modes` for a click command; the command
-    receives them as `evaluation`, a dict of bench.config.plan_runs's (and resolve's) keywords of the same
-    names, holding only the options given (the others come from the schedule's preset)."""
-
-    @click.option("--extractor", type=click.Choice(EXTRACTORS), default=None,
-                  help="Feature extractor of the image metrics: classifier (the data set's own CNN, the offline "
-                       "default) or inception (torch-fidelity's InceptionV3; without weights it falls back to the "
-                       "classifier and the row says why).")
-    @click.option("--inception-weights", type=click.Path(path_type=Path), metavar="PATH",
-                  help="torch-fidelity's InceptionV3 weights file (weights-inception-2015-12-05-*.pth); "
-                       "never downloaded.")
-    @click.option("--w-indep-steps", type=int, metavar="N",
-                  help=f"Training steps of the independent critic behind w_indep; 0 turns it off "
-                       f"[default: {PRESETS['quick']['w_indep_steps']} in quick, {W_INDEP_STEPS} in standard].")
-    @click.option("--n-modes", type=int, metavar="N",
-                  help=f"Generated samples for the stacked-image mode count [default: {PRESETS['quick']['n_modes']} "
-                       f"in quick, {PRESETS['standard']['n_modes']} in standard].")
-    @functools.wraps(fn)
-    def command(*args, extractor, inception_weights, w_indep_steps, n_modes, **kwargs):
-        given = {"extractor": extractor, "inception_weights": inception_weights, "w_indep_steps": w_indep_steps,
-                 "n_modes": n_modes}
-        return fn(*args, evaluation={k: v for k, v in given.items() if v is not None}, **kwargs)
-
-    return command
-
-
-def pictures_option(fn):
-    """`--pictures N|all` for `bench run`; the command receives it inside `evaluation` when given."""
-
-    @click.option("--pictures", metavar="N|all",
-                  help=f"Draw the sample picture (samples/step_*.png; toy data: samples over the critic's contours) "
-                       f"at N evaluation steps spread evenly, the first and last included, or at all of them; 0: "
-                       f"none. Toy runs write the picture's data (samples/step_*.npz) at every evaluation anyway "
-                       f"[default: {PICTURES}].")
-    @functools.wraps(fn)
-    def command(*args, pictures, evaluation, **kwargs):
-        if pictures is not None:
-            evaluation = {**evaluation, "pictures": parse_pictures(pictures)}
-        return fn(*args, evaluation=evaluation, **kwargs)
-
-    return command

@@ -7,9 +7,10 @@ Critic steps per generator step come from the variant; everything else comes fro
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.errors import BenchError
+from bench.options import option
 
 # Presets per data family.
 #   quick:    seconds to a minute per run on a 2-core CPU (the README demo and the tests).
@@ -66,6 +67,27 @@ class Schedule:
 
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "eval_steps": self.eval_steps()}
+
+
+def _preset_words(key: str) -> str:
+    return ", ".join(f"{PRESETS[fam][p][key]} {fam} {p}" for fam in PRESETS for p in PRESETS[fam])
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """The schedule's knobs a user may set: None keeps the preset's value (the options of every command)."""
+
+    steps: int | None = field(default=None, metadata=option(
+        "Generator steps (overrides the schedule).", metavar="N", preset=_preset_words("steps")))
+    batch_size: int | None = field(default=None, metadata=option(
+        "Batch size for G and D (overrides the schedule).", metavar="N", preset=_preset_words("batch_size")))
+    evals: int | None = field(default=None, metadata=option(
+        "Number of evaluation points, evenly spaced, the last at the final step (overrides the schedule); "
+        "at most --steps.",
+        metavar="N", preset=_preset_words("evals")))
+    n_eval: int | None = field(default=None, metadata=option(
+        "Held-out real samples = latent-bank size used at each evaluation (overrides the schedule).",
+        metavar="N", preset=_preset_words("n_eval")))
 
 
 def make_schedule(family: str, preset: str, **overrides: int | None) -> Schedule:

@@ -10,14 +10,12 @@ asked for, and a TF32 run's config says so (resuming it without --tf32 is refuse
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
-from dataclasses import dataclass
-
-import click
+from dataclasses import dataclass, field
 
 from bench.errors import BenchError
+from bench.options import option
 
 # auto: the fastest mode that is correct for the variant on the device (see resolve_compile).
 COMPILE_MODES = ("auto", "none", "graph", "compile")
@@ -25,9 +23,16 @@ COMPILE_MODES = ("auto", "none", "graph", "compile")
 
 @dataclass(frozen=True)
 class Speed:
-    compile: str = "auto"  # auto | none | graph | compile (bench.train.capture)
-    pack: int = 1  # runs of one config, differing only in seed, trained together (bench.train.packed)
-    tf32: bool = False  # allow TF32 in CUDA matmuls and convolutions
+    compile: str = field(default="auto", metadata=option(  # bench.train.capture
+        "How each training step runs: none (eager), graph (captured once as a CUDA graph, then replayed), "
+        "compile (torch.compile); auto = graph on CUDA, none on the CPU. Recorded in run.json; does not "
+        "change the run id or, beyond float rounding, the numbers.", choices=COMPILE_MODES))
+    pack: int = field(default=1, metadata=option(  # bench.train.packed
+        "Train up to K runs that differ only in seed together, with stacked parameters (batched matmuls); "
+        "each writes its own run directory as if it had run alone (in a sweep: one job per pack).", metavar="K"))
+    tf32: bool = field(default=False, metadata=option(
+        "Allow TF32 in CUDA matmuls and convolutions (faster, ~1e-3 relative precision); recorded in the "
+        "run's config."))
 
     def to_record(self) -> dict:
         return {"compile_requested": self.compile, "pack_requested": self.pack, "tf32": self.tf32}
@@ -98,32 +103,3 @@ def set_tf32(device, on: bool) -> None:
     else:
         matmul.allow_tf32 = on
         conv.allow_tf32 = on
-
-
-def click_options(fn=None, *, sweep: bool = False):
-    """`--compile`, `--pack`, `--tf32` for a click command; the command receives them as `speed`, a dict of
-    bench.config.plan_runs's keyword arguments of the same names. With sweep=True (bench sweep) the
-    dict holds only the flags given, so that they override a sweep file's keys rather than reset them."""
-
-    def decorate(fn):
-        @click.option("--compile", "compile_mode", type=click.Choice(COMPILE_MODES),
-                      default=None if sweep else "auto", show_default=not sweep,
-                      help="How each training step runs: none (eager), graph (captured once as a CUDA graph, "
-                           "then replayed), compile (torch.compile); auto = graph on CUDA, none on the CPU. "
-                           "Recorded in run.json; does not change the run id or, beyond float rounding, the "
-                           "numbers.")
-        @click.option("--pack", type=int, default=None if sweep else 1, show_default=not sweep, metavar="K",
-                      help="Train up to K runs that differ only in seed together, with stacked parameters "
-                           "(batched matmuls); each writes its own run directory as if it had run alone"
-                           + (" (one job per pack)." if sweep else "."))
-        @click.option("--tf32", is_flag=True, default=None if sweep else False,
-                      help="Allow TF32 in CUDA matmuls and convolutions (faster, ~1e-3 relative precision); "
-                           "recorded in the run's config.")
-        @functools.wraps(fn)
-        def command(*args, compile_mode, pack, tf32, **kwargs):
-            given = {"compile": compile_mode, "pack": pack, "tf32": tf32}
-            return fn(*args, speed={k: v for k, v in given.items() if v is not None}, **kwargs)
-
-        return command
-
-    return decorate(fn) if fn is not None else decorate

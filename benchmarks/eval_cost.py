@@ -38,13 +38,14 @@ def main(argv=None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from bench.config import plan_runs
+    from bench.config import RunOptions, plan_runs
     from bench.metrics import METRICS
     from bench.train.engine import Engine
     from bench.train.evaluate import evaluate
     from bench.train.member import Member
 
-    (cfg,) = plan_runs([args.variant], args.arch, args.dataset, [0], "standard", device=args.device)
+    (cfg,) = plan_runs([args.variant], args.arch, args.dataset, [0], "standard",
+                       options=RunOptions.of(device=args.device))
     s = cfg.schedule
     trainer = Engine(Member(cfg))
 

@@ -77,15 +77,16 @@ def ours(variant: str, arch: str, dataset: str, args, modes: list[str], packs: l
          sets: dict[str, str]) -> tuple[list[Contestant], object]:
     """Our runner's trainers for the workload: one per --compile mode, and a pack per K (fastest mode).
     Returns them and a single-run trainer whose G and D the plain loop copies (same model, same init)."""
-    from bench.config import plan_runs
+    from bench.config import RunOptions, plan_runs
     from bench.speed import Speed
     from bench.train.engine import Engine
     from bench.train.member import Member
     from bench.train.packed import PackedEngine
 
     def plan(seeds, speed):
-        return plan_runs([variant], arch, dataset, seeds, preset="standard", batch_size=args.batch_size,
-                         device=args.device, sets=sets, **dataclasses.asdict(speed))
+        return plan_runs([variant], arch, dataset, seeds, preset="standard", sets=sets,
+                         options=RunOptions.of(batch_size=args.batch_size, device=args.device,
+                                               **dataclasses.asdict(speed)))
 
     out, reference = [], None
     for mode in modes:

@@ -23,7 +23,7 @@ def context():
     global _CONTEXT
     if _CONTEXT is None:
         _CONTEXT = mp.get_context("forkserver")
-        _CONTEXT.set_forkserver_preload(["bench.cli", "bench.train.loop", "bench.summary", "contourpy"])
+        _CONTEXT.set_forkserver_preload(["bench.cli", "bench.train.loop", "bench.cli.summary", "contourpy"])
     return _CONTEXT
 
 

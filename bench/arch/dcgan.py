@@ -38,7 +38,7 @@ class DcganParams(LatentParams):
     width: int = 64
 
 
-def _check_shape(data_shape):
+def check_shape(data_shape):
     if len(data_shape) != 3 or tuple(data_shape[1:]) != (32, 32):
         raise ValueError(f"the convolutional archs expect [C, 32, 32] images, got {data_shape}")
 
@@ -128,7 +128,7 @@ class Dcgan(Arch):
         return ConvGenerator(params.z_dim, (4 * w, 2 * w, w), channels, "batch")
 
     def build(self, params, data_shape, critic_kind, critic_norm):
-        _check_shape(data_shape)
+        check_shape(data_shape)
         G = self.generator(params, data_shape[0])
         D = _critic(params, data_shape[0], critic_kind, critic_norm)
         G.apply(dcgan_init)

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.arch.base import Arch, LatentParams
-from bench.arch.dcgan import _check_shape
+from bench.arch.dcgan import check_shape
 from bench.arch.norms import has_bias, norm2d
 from bench.arch.registry import register
 
@@ -144,7 +144,7 @@ class Resnet(Arch):
     critic_norms = ("none",)
 
     def build(self, params, data_shape, critic_kind, critic_norm):
-        _check_shape(data_shape)
+        check_shape(data_shape)
         G = ResnetGenerator(params.z_dim, params.width, data_shape[0])
         cls = ResnetAutoencoder if critic_kind == "autoencoder" else ResnetCritic
         return G, cls(data_shape[0], params.width, critic_norm)

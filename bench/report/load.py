@@ -1,6 +1,6 @@
 """Read results folders back into pandas frames; never recompute a metric.
 
-A results folder is results/<sweep>/<run-id>/ with run.json and metrics.jsonl (see bench/store.py).
+A results folder is results/<sweep>/<run-id>/ with run.json and metrics.jsonl (see bench/store/rundir.py).
 `load` accepts any folder above runs (the results root, one sweep, or one run) and returns:
 
     runs  one row per run: labels, status, timings, why it failed or when it diverged
@@ -29,7 +29,7 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.report.measures import Measures
-from bench.store import METRICS, RUN_JSON, read_jsonl
+from bench.store.rundir import METRICS, RUN_JSON, read_jsonl
 
 GROUP = ["dataset", "variant", "arch", "setting"]
 LABELS = ["run", "sweep", "run_id", *GROUP, "seed", "status"]
@@ -102,8 +102,8 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def _status(path: Path, record: dict) -> str:
-    from bench.runstate import label  # the one state `bench status` shows too: run.json, lock and scheduler
+def run_status(path: Path, record: dict) -> str:
+    from bench.store.runstate import label  # the one state `bench status` shows too: run.json, lock and scheduler
 
     return label(path, record)
 
@@ -177,7 +177,7 @@ def load(folders: list[Path]) -> Results:
         labels = {
             "run": run, "sweep": path.parent.name, "run_id": record.get("run_id", path.name),
             "dataset": cfg["dataset"], "variant": cfg["variant"], "arch": cfg["arch"], "setting": _setting(cfg),
-            "seed": cfg["seed"], "status": _status(path, record),
+            "seed": cfg["seed"], "status": run_status(path, record),
         }
         metric_rows, recomputed = merge_recomputed(read_jsonl(path / METRICS))
         timings = record.get("timings") or {}
@@ -190,7 +190,7 @@ def load(folders: list[Path]) -> Results:
             "device": record.get("device"),
             "estimates_wasserstein": (record.get("variant") or {}).get("estimates_wasserstein"),
             "diverged_at_step": record.get("diverged_at_step"),
-            "diverged_why": (record.get("divergence") or {}).get("reason"),  # bench.divergence
+            "diverged_why": (record.get("divergence") or {}).get("reason"),  # bench.train.divergence
             "error": record.get("error"),
             "recomputed": sum(len(v) for v in recomputed.values()),  # values `bench eval` replaced or added
             "path": _shown(path),

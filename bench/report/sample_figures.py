@@ -97,7 +97,7 @@ def toy(res, out: Path, save, panel_labels, opts: FigureOptions) -> list:
         table = [(r, snaps) for r, snaps in table if snaps]
         if not table:
             continue  # not toy data, or runs from before snapshots were saved
-        from bench.plots import draw_toy  # imports torch: only when there are toy snapshots to draw
+        from bench.train.plots import draw_toy  # imports torch: only when there are toy snapshots to draw
 
         common = sorted(set.intersection(*(set(s) for _, s in table)))
         steps = spread(common or sorted(set().union(*(set(s) for _, s in table))), TOY_COLUMNS, opts.step)

@@ -148,7 +148,7 @@ def runs_display(res: Results, flags: pd.DataFrame | None = None) -> pd.DataFram
     for _, row in r.iterrows():
         if row["status"] == "diverged":
             at = row["diverged_at_step"]
-            said = row.get("diverged_why")  # when and where (bench.divergence); absent in older runs
+            said = row.get("diverged_why")  # when and where (bench.train.divergence); absent in older runs
             why.append(said if isinstance(said, str) else f"non-finite value at step {'?' if pd.isna(at) else int(at)}")
         elif row["status"] == "failed":
             why.append(str(row["error"] or ""))

@@ -11,7 +11,7 @@ import torch
 
 from bench.arch.norms import evaluation_mode
 from bench.metrics import METRICS, EvalContext, Missing
-from bench.plots import save_image_grid, save_toy_snapshot
+from bench.train.plots import save_image_grid, save_toy_snapshot
 from bench.train.member import EVAL_BATCH, Member
 
 

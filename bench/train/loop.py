@@ -1,13 +1,13 @@
 """The training loop: the only one, for K >= 1 members (a single run is K = 1; `--pack K` trains K
 runs of one config that differ only in seed together). Read top to bottom:
 
-  decide     each run is new, resumed, replaced or skipped (bench.store.decide); the rest are locked
+  decide     each run is new, resumed, replaced or skipped (bench.store.rundir.decide); the rest are locked
   build      each member (bench.train.member) from its seed; resumed from its newest trusted checkpoint
   step       the engine (bench.train.engine for K = 1, bench.train.packed for K > 1) trains every member
   evaluate   at the schedule's evaluation steps each member writes one metrics row and a checkpoint
-  poll       every 1 % of the steps one host read of the loss sums catches divergence (bench.divergence)
-  save       between evaluations, on the checkpoint cadence or a stop request (bench.checkpoint.Cadence)
-  stop       a scheduler's stop request (bench.jobs) checkpoints and returns "interrupted"
+  poll       every 1 % of the steps one host read of the loss sums catches divergence (bench.train.divergence)
+  save       between evaluations, on the checkpoint cadence or a stop request (bench.store.checkpoint.Cadence)
+  stop       a scheduler's stop request (bench.sweep.jobs) checkpoints and returns "interrupted"
   finish     each member's run.json gets its status and timings; a finished run prunes its checkpoints
 
 A member that diverges stops as it would alone; the others go on. Every member's folder ends up as
@@ -26,13 +26,13 @@ from typing import Callable, Iterator
 import torch
 from tqdm.auto import tqdm
 
-from bench.atomic import remove_leftovers
-from bench.checkpoint import Cadence, Checkpoints, save_generator
+from bench.store.atomic import remove_leftovers
+from bench.store.checkpoint import Cadence, Checkpoints, save_generator
 from bench.config import RunConfig
-from bench.divergence import nonfinite_row_keys, poll
-from bench.divergence import record as divergence_record
-from bench.faults import sigterm_interrupts
-from bench.store import RunDir, atomic_write_text, decide, move_aside, read_jsonl
+from bench.train.divergence import nonfinite_row_keys, poll
+from bench.train.divergence import record as divergence_record
+from bench.store.faults import sigterm_interrupts
+from bench.store.rundir import RunDir, atomic_write_text, decide, move_aside, read_jsonl
 from bench.train import record as R
 from bench.train.engine import Engine, Steps
 from bench.train.evaluate import evaluate
@@ -58,12 +58,12 @@ class Ledger:
     run: RunDir
     action: str
     member: Member | None = None
-    previous: dict | None = None  # the run.json this run replaces (its attempts go on, bench.attempts)
+    previous: dict | None = None  # the run.json this run replaces (its attempts go on, bench.store.attempts)
     problems: str | None = None  # what was wrong with a damaged checkpoint, and what was done instead
     record: dict = field(default_factory=dict)
     last: dict = field(default_factory=dict)
     ckpts: Checkpoints | None = None
-    since: int = 0  # the last step known finite (bench.divergence)
+    since: int = 0  # the last step known finite (bench.train.divergence)
     last_finite: dict | None = None  # the last finite metrics row
 
 
@@ -92,7 +92,7 @@ def run(cfgs: list[RunConfig], root: Path, name: str, force: bool = False, progr
         stop: Callable[[], bool] | None = None) -> list[tuple[RunConfig, RunResult]]:
     """Train (or resume, or skip) runs that differ only in seed under root/name/<run-id>, as one pack.
 
-    `stop` is polled between generator steps (bench.jobs passes "has the scheduler asked this job to
+    `stop` is polled between generator steps (bench.sweep.jobs passes "has the scheduler asked this job to
     stop?"); when it returns True every member saves a checkpoint at that step boundary, records
     "interrupted" and returns, so a requeued job resumes from exactly there."""
     results: dict[str, RunResult] = {}
@@ -108,7 +108,7 @@ def run(cfgs: list[RunConfig], root: Path, name: str, force: bool = False, progr
             todo.append(Ledger(cfg, run_dir, action))
     locked: list[RunDir] = []
     try:
-        with sigterm_interrupts():  # `kill PID` -> a clean interruption, as Ctrl-C (bench.faults)
+        with sigterm_interrupts():  # `kill PID` -> a clean interruption, as Ctrl-C (bench.store.faults)
             for ledger in todo:
                 if ledger.action == "replace":
                     move_aside(ledger.run)
@@ -141,7 +141,7 @@ def resume(ledger: Ledger) -> str | None:
     ledger.ckpts = Checkpoints(run_dir.path)
     remove_leftovers(run_dir.path)  # temporary files of a killed process (we hold the run's lock)
     if ledger.action == "resume":
-        found = ledger.ckpts.load_latest(m.device)  # verifies each file's SHA-256 (bench.checkpoint)
+        found = ledger.ckpts.load_latest(m.device)  # verifies each file's SHA-256 (bench.store.checkpoint)
         problems = found.describe()
         if problems:
             print(f"bench: {ledger.cfg.run_id}: {problems}", file=sys.stderr, flush=True)
@@ -157,7 +157,7 @@ def resume(ledger: Ledger) -> str | None:
 
 
 def checkpoint(ledger: Ledger) -> None:
-    """Save a checkpoint (bench.checkpoint) and record it, with the step reached, in run.json."""
+    """Save a checkpoint (bench.store.checkpoint) and record it, with the step reached, in run.json."""
     entry = ledger.ckpts.save(ledger.member.state(), ledger.member.step)
     ledger.record.update(step=ledger.member.step, checkpoint=entry)
     ledger.run.write(ledger.record)

@@ -14,7 +14,7 @@ import torch
 
 import variants as variant_pkg
 from bench.arch import ARCHS
-from bench.atomic import atomic_target
+from bench.store.atomic import atomic_target
 from bench.config import RunConfig
 from bench.data import build_dataset
 from bench.speed import resolve_compile, set_tf32
@@ -134,7 +134,7 @@ class Member:
         }
 
     def save(self, path: Path) -> None:
-        """One checkpoint file (runs use bench.checkpoint.Checkpoints: checksums and a fallback)."""
+        """One checkpoint file (runs use bench.store.checkpoint.Checkpoints: checksums and a fallback)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_target(path, durable=True) as tmp, open(tmp, "wb") as f:
             torch.save(self.state(), f)

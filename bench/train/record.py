@@ -13,11 +13,11 @@ import time
 import torch
 
 import bench
-from bench import attempts
-from bench.checkpoint import Checkpoints, prune
+from bench.store import attempts
+from bench.store.checkpoint import Checkpoints, prune
 from bench.metrics import METRICS
 from bench.metrics.registry import declarations, diagnostic
-from bench.store import RunDir
+from bench.store.rundir import RunDir
 from bench.train.member import Member
 
 # The keys the loop itself writes into every metrics row (the loss parts are added as they appear).
@@ -29,7 +29,7 @@ def environment() -> dict:
     import numpy
     import ot
 
-    from bench.snapshot import identity
+    from bench.store.code import identity
 
     return {
         "versions": {
@@ -40,7 +40,7 @@ def environment() -> dict:
             "pot": ot.__version__,
         },
         # the code: git commit, uncommitted changes (dirty, their SHA-256) and, in a sweep's job, the
-        # snapshot of the packages taken at submission that it imports (bench.snapshot)
+        # snapshot of the packages taken at submission that it imports (bench.sweep.snapshot)
         **identity(),
         "host": socket.gethostname(),
         "argv": sys.argv,
@@ -93,7 +93,7 @@ def start_record(m: Member, config: dict, action: str, previous: dict | None = N
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "step": m.step,  # where it starts (resumes); updated at every checkpoint
         "resumed_from_step": resumed_from,  # the latest resume; every one is in attempts
-        "attempts": attempts.begin(previous, resumed_from),  # every process that trained it (bench.attempts)
+        "attempts": attempts.begin(previous, resumed_from),  # every process that trained it (bench.store.attempts)
         "checkpoint_every": {"steps": cfg.ckpt.every_steps, "seconds": cfg.ckpt.every_s},
         "pid": os.getpid(),
     }
@@ -129,7 +129,7 @@ def record_fallback(run: RunDir, record: dict, fallback: dict) -> None:
 def last_words(run: RunDir, record: dict, ckpts: Checkpoints, step: int, exc: BaseException) -> None:
     """Record an interruption (Ctrl-C, a scheduler's exit) or a failure in run.json and say on stderr how
     the run goes on. The disk that just failed may refuse this write too: then run.json keeps saying
-    "running", which bench.runstate (bench status, bench report) reads as interrupted once no live
+    "running", which bench.store.runstate (bench status, bench report) reads as interrupted once no live
     process holds it."""
     failed = not isinstance(exc, (KeyboardInterrupt, SystemExit))
     record.update({"status": "failed" if failed else "interrupted", "step": step,
@@ -154,11 +154,11 @@ def previous_record(run: RunDir) -> dict | None:
 
 
 def stop_reason(stop) -> str:
-    """What asked a run to stop between steps (bench.jobs.StopRequest says which signal)."""
+    """What asked a run to stop between steps (bench.sweep.jobs.StopRequest says which signal)."""
     return getattr(stop, "why", None) or "a stop request"
 
 
 def keep_checkpoints(run: RunDir, keep: str, record: dict) -> None:
-    """Prune a finished run's checkpoints (bench.checkpoint.prune) and say what is left in run.json."""
+    """Prune a finished run's checkpoints (bench.store.checkpoint.prune) and say what is left in run.json."""
     record["checkpoints_kept"] = prune(run.path, keep)
     run.write(record)

@@ -108,7 +108,7 @@ CASES = {
                          "Invalid value for '--schedule'"),
     "--set key no variant or arch has": (
         lambda t, r, m: ["run", "--variants", "gan", *TOY, "--set", "clip=0.1", "--results", r],
-        "--set clip: no selected variant (gan) or arch (mlp) has this setting; valid keys:"),
+        "--set clip: no variant (gan) or arch (mlp) given has this setting; valid keys:"),
     "--set malformed": (lambda t, r, m: ["run", "--variants", "gan", *TOY, "--set", "clip", "--results", r],
                         "malformed --set 'clip': expected KEY=VALUE"),
     "--set wrong type": (lambda t, r, m: ["run", "--variants", "gan", *TOY, "--set", "width=wide", "--results", r],

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from bench.atomic import sha256_file
-from bench.checkpoint import RECORD
+from bench.store.atomic import sha256_file
+from bench.store.checkpoint import RECORD
 from bench.report.load import load
-from bench.store import LOCK
+from bench.store.rundir import LOCK
 from tests import procs
 
 N = 16

@@ -15,8 +15,8 @@ import pytest
 import torch
 from PIL import Image
 
-from bench.checkpoint import LAST, RECORD
-from bench.store import LOCK, read_jsonl
+from bench.store.checkpoint import LAST, RECORD
+from bench.store.rundir import LOCK, read_jsonl
 
 TINY = ["--variants", "gan", "--arch", "mlp", "--batch-size", "8", "--n-eval", "64", "--no-progress"]
 

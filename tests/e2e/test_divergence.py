@@ -11,12 +11,12 @@ import torch
 import yaml
 
 import variants
-from bench.checkpoint import LAST
-from bench.config import plan_runs
+from bench.store.checkpoint import LAST
+from bench.config import RunOptions, plan_runs
 from bench.report.load import load
 from bench.report.tables import runs_display, status_counts
 from bench.train.loop import run, run_one
-from bench.store import read_jsonl
+from bench.store.rundir import read_jsonl
 from variants.base import LossOut
 from variants.gan import Gan
 
@@ -83,8 +83,8 @@ def test_divergence_between_evaluations_is_caught_in_its_window_keeping_the_last
     monkeypatch.setitem(variants.VARIANTS._entries, NanFromStep.name, NanFromStep)
     monkeypatch.setitem(variants.VARIANTS._about, NanFromStep.name, "test-only")
     # 400 steps: the sums are read every 4 steps (1 %); evaluations at 100, 200, 300, 400
-    [cfg] = plan_runs([NanFromStep.name], "mlp", "8gaussians", [0], steps=400, evals=4, batch_size=8, n_eval=64,
-                      sets={"width": "8"})
+    [cfg] = plan_runs([NanFromStep.name], "mlp", "8gaussians", [0], sets={"width": "8"},
+                      options=RunOptions.of(steps=400, evals=4, batch_size=8, n_eval=64))
     result = run_one(cfg, tmp_path, "nan", progress=False)
     assert result.status == "diverged"
     record = json.loads((result.path / "run.json").read_text())
@@ -104,16 +104,16 @@ def test_divergence_between_evaluations_is_caught_in_its_window_keeping_the_last
 
 
 def test_packed_members_diverge_on_their_own_and_packs_keep_per_step_generators(tmp_path):
-    diverging = plan_runs(["lsgan"], "mlp", "8gaussians", [0, 1], steps=4, evals=2, batch_size=8, n_eval=64,
-                          sets={"width": "8", "target_real": "1e30"}, pack=2)
+    diverging = plan_runs(["lsgan"], "mlp", "8gaussians", [0, 1], sets={"width": "8", "target_real": "1e30"},
+                          options=RunOptions.of(steps=4, evals=2, batch_size=8, n_eval=64, pack=2))
     results = run(diverging, tmp_path, "p", progress=False)
     for _, r in results:
         record = json.loads((r.path / "run.json").read_text())
         assert r.status == record["status"] == "diverged" and record["divergence"]["window"] == [1, 1]
         assert record["speed"]["pack"] == 2 and record["timings"]["steps_per_s"] < 1e6
 
-    fine = plan_runs(["gan"], "mlp", "8gaussians", [0, 1], steps=4, evals=2, batch_size=8, n_eval=64,
-                     sets={"width": "8"}, pack=2)
+    fine = plan_runs(["gan"], "mlp", "8gaussians", [0, 1], sets={"width": "8"},
+                     options=RunOptions.of(steps=4, evals=2, batch_size=8, n_eval=64, pack=2))
     for _, r in run(fine, tmp_path, "q", progress=False):
         assert r.status == "done"
         assert sorted(p.name for p in (r.path / "ckpt").glob("G_step_*.pt")) == ["G_step_0000002.pt",

@@ -12,11 +12,11 @@ import time
 import pytest
 import torch
 
-from bench.checkpoint import LAST, PREV, RECORD
-from bench.config import plan_runs
-from bench.faults import Terminated, sigterm_interrupts
+from bench.store.checkpoint import LAST, PREV, RECORD
+from bench.config import RunOptions, plan_runs
+from bench.store.faults import Terminated, sigterm_interrupts
 from bench.train.loop import run_one
-from bench.store import LOCK, RunDir, decide, read_jsonl
+from bench.store.rundir import LOCK, RunDir, decide, read_jsonl
 from tests import procs
 
 STEPS, EVALS, EVERY = 160, 2, 10  # evaluations at 80 and 160; a checkpoint every 10 steps between them
@@ -26,8 +26,8 @@ TOY = ["--variants", "gan", "--arch", "mlp", "--steps", str(STEPS), "--evals", s
 
 def config(**kw):
     # gan: the cheapest variant (tests/e2e/test_stop_resume.py resumes wgan-gp, whose loss draws random numbers)
-    [cfg] = plan_runs(["gan"], "mlp", "8gaussians", [0], "quick", steps=STEPS, evals=EVALS, batch_size=8,
-                      n_eval=64, sets={"width": "16"}, ckpt_every=EVERY, **kw)
+    [cfg] = plan_runs(["gan"], "mlp", "8gaussians", [0], "quick", sets={"width": "16"},
+                      options=RunOptions.of(steps=STEPS, evals=EVALS, batch_size=8, n_eval=64, ckpt_every=EVERY, **kw))
     return cfg
 
 
@@ -125,8 +125,8 @@ def test_second_process_on_a_running_run_refuses_then_sigterm_interrupts_cleanly
     args = ["run", "--variants", "gan", "--arch", "mlp", "--steps", "1000000", "--evals", "1", "--batch-size", "8",
             "--n-eval", "64", "--set", "width=8", "--ckpt-every", "20", "--no-progress",
             "--results", str(tmp_path), "--name", "busy"]
-    [cfg] = plan_runs(["gan"], "mlp", "8gaussians", [0], "quick", steps=10 ** 6, evals=1, batch_size=8, n_eval=64,
-                      sets={"width": "8"})
+    [cfg] = plan_runs(["gan"], "mlp", "8gaussians", [0], "quick", sets={"width": "8"},
+                      options=RunOptions.of(steps=10 ** 6, evals=1, batch_size=8, n_eval=64))
     run = RunDir(tmp_path / "busy" / cfg.run_id)
     first = procs.start(args, tmp_path / "first.log")
     procs.wait_for(lambda: (procs.read_json_or_none(run.path / "ckpt" / RECORD) or {}).get("checkpoints"),

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bench.store import read_jsonl
+from bench.store.rundir import read_jsonl
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -59,7 +59,7 @@ def test_pruning_changes_no_number_and_bench_eval_still_works(tmp_path, cli_inpr
 
 
 def test_a_sweep_file_takes_keep_checkpoints(tmp_path):
-    from bench.sweep import plan, spec_from_mapping
+    from bench.sweep.grid import plan, spec_from_mapping
 
     spec = spec_from_mapping({"name": "x", "variants": ["gan"], "archs": ["mlp"], "datasets": ["8gaussians"],
                               "seeds": [0], "steps": 10, "keep_checkpoints": "none"}, "x.yaml")

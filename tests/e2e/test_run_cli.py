@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from bench.config import plan_runs
+from bench.config import RunOptions, plan_runs
 from bench.train import loop
 from bench.train.loop import run_one
 from tests.conftest import read_rows
@@ -86,8 +86,8 @@ def test_finished_run_is_skipped_not_overwritten(tmp_path, cli):
 
 
 def test_interrupted_run_resumes_to_identical_metrics(tmp_path, monkeypatch):
-    (cfg,) = plan_runs(["wgan-gp"], "mlp", "8gaussians", [0], steps=6, evals=3, batch_size=16,
-                       sets={"width": "32"})
+    (cfg,) = plan_runs(["wgan-gp"], "mlp", "8gaussians", [0], sets={"width": "32"},
+                       options=RunOptions.of(steps=6, evals=3, batch_size=16))
     full = run_one(cfg, tmp_path, "full", progress=False)
     assert full.status == "done"
 
@@ -122,7 +122,7 @@ def test_interrupted_run_resumes_to_identical_metrics(tmp_path, monkeypatch):
         (["--variants", "gan", "--arch", "mlp", "--steps", "0"], "--steps 0: must be >= 1"),
         (["--variants", "gan", "--arch", "mlp", "--batch-size", "-1"], "--batch-size -1: must be >= 2"),
         (["--variants", "gan", "--arch", "mlp", "--set", "clip"], "malformed --set 'clip': expected KEY=VALUE"),
-        (["--variants", "gan", "--arch", "mlp", "--set", "clip=0.1"], "--set clip: no selected variant"),
+        (["--variants", "gan", "--arch", "mlp", "--set", "clip=0.1"], "--set clip: no variant (gan) or arch (mlp) given"),
         (["--variants", "wgan", "--arch", "mlp", "--set", "clip=-1"], "clip=-1.0: must be > 0"),
         (["--variants", "gan", "--arch", "mlp", "--set", "lr_d=0"], "lr_d=0.0: must be > 0"),
         (["--variants", "gan", "--arch", "mlp", "--set", "width=wide"], "takes a int"),

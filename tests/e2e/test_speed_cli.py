@@ -99,8 +99,8 @@ def test_sweep_packs_seeds_into_one_job(tmp_path, executor):
     seed 2 to a job of its own; `bench status` and re-submission see three runs as usual."""
     from click.testing import CliRunner
 
-    from bench.cli import cli
-    from bench.status import read_jsonl
+    from bench.cli.app import cli
+    from bench.sweep.status import read_jsonl
 
     sweep = tmp_path / "packed.yaml"
     sweep.write_text("variants: [gan]\narchs: [mlp]\ndatasets: [8gaussians]\nseeds: 0-2\nsteps: 3\nevals: 1\n"

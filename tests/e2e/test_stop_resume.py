@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from bench.config import plan_runs
-from bench.jobs import StopRequest, TrainJob
+from bench.config import RunOptions, plan_runs
+from bench.sweep.jobs import StopRequest, TrainJob
 from bench.train.loop import run_one
-from bench.store import read_jsonl
-from bench.submit import triage
+from bench.store.rundir import read_jsonl
+from bench.sweep.submit import triage
 
 STEPS, STOP_AT = 40, 17  # one evaluation, at step 40: the stop falls between evaluations
 
@@ -25,8 +25,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def config(steps: int = STEPS):
     # wgan-gp: several critic steps per generator step and randomness inside the loss (the GP's eps)
-    [cfg] = plan_runs(["wgan-gp"], "mlp", "8gaussians", [3], "quick", steps=steps, batch_size=16, evals=1,
-                      sets={"width": "32"})
+    [cfg] = plan_runs(["wgan-gp"], "mlp", "8gaussians", [3], "quick", sets={"width": "32"},
+                      options=RunOptions.of(steps=steps, batch_size=16, evals=1))
     return cfg
 
 
@@ -38,7 +38,7 @@ def test_stop_mid_interval_then_resume_matches_uninterrupted(tmp_path):
     cfg = config()
     polls = []
 
-    def stop():  # what bench.jobs.StopRequest answers once the signal came
+    def stop():  # what bench.sweep.jobs.StopRequest answers once the signal came
         polls.append(1)
         return len(polls) >= STOP_AT
 

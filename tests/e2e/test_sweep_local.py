@@ -7,8 +7,8 @@ import json
 
 from click.testing import CliRunner
 
-from bench.cli import cli
-from bench.status import read_jsonl
+from bench.cli.app import cli
+from bench.sweep.status import read_jsonl
 
 ARGS = ["sweep", "--variants", "gan", "--archs", "mlp", "--datasets", "8gaussians", "--seeds", "0-2",
         "--steps", "30", "--evals", "1", "--batch-size", "16", "--set", "width=32", "--name", "loc",
@@ -59,3 +59,24 @@ def test_a_per_variant_override_runs_as_a_second_setting_of_that_variant_only(tm
     assert all(r["evaluation"]["pictures"] == 1 for r in records)
     sweep_json = json.loads((tmp_path / "r" / "two" / "sweep.json").read_text())
     assert {"variants": ["wgan-gp"], "gp_weight": "0.1", "beta1": "0.5"} in sweep_json["spec"]["overrides"]
+
+
+def test_force_moves_finished_runs_aside_and_trains_them_again(tmp_path):
+    """`bench sweep --force`, as `bench run --force`: a finished run's folder is kept under a new name and
+    the run is trained again; --dry-run moves nothing."""
+    args = ["sweep", "--variants", "gan", "--arch", "mlp", "--dataset", "8gaussians", "--seeds", "0", "--steps", "4",
+            "--evals", "1", "--batch-size", "8", "--n-eval", "64", "--set", "width=8", "--name", "f",
+            "--executor", "debug", "--results", str(tmp_path)]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    (rid,) = [p.parent.name for p in (tmp_path / "f").glob("*/run.json")]
+    dry = CliRunner().invoke(cli, [*args, "--force", "--dry-run"])
+    assert dry.exit_code == 0 and f"replace  {rid}" in dry.output and "moving its done run aside" in dry.output
+    assert not list((tmp_path / "f").glob("*.replaced-*"))
+    forced = CliRunner().invoke(cli, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    (old,) = (tmp_path / "f").glob(f"{rid}.replaced-*")
+    assert json.loads((old / "run.json").read_text())["status"] == "done"
+    assert json.loads((tmp_path / "f" / rid / "run.json").read_text())["status"] == "done"
+    assert read_jsonl(old / "metrics.jsonl")
+    assert [r["step"] for r in read_jsonl(tmp_path / "f" / rid / "metrics.jsonl")] == [4]

@@ -13,7 +13,7 @@ from torch import nn
 import variants
 from bench.arch import ARCHS
 from bench.arch.norms import evaluation_mode
-from bench.config import plan_runs
+from bench.config import RunOptions, plan_runs
 from bench.train.engine import Engine
 from tests.steps import evaluate_now, resumed, save, solo
 
@@ -30,8 +30,9 @@ def trainer_for(variant: str, arch: str, root, batch: int = 4, n_eval: int = 8, 
     sets = {"width": SMALL[arch]}
     if variant == "wgan":
         sets.update(warmup_gen_steps="0", burst_every="1000")  # skip the reference code's 100-critic-step bursts
-    (cfg,) = plan_runs([variant], arch, "fashion-mnist", [0], steps=2, batch_size=batch, evals=1, device="cpu",
-                       sets=sets, n_eval=n_eval, data_root=str(root))
+    (cfg,) = plan_runs([variant], arch, "fashion-mnist", [0], sets=sets,
+                       options=RunOptions.of(steps=2, batch_size=batch, evals=1, device="cpu", n_eval=n_eval,
+                                             data_root=str(root)))
     return cfg if cfg_only else solo(cfg)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.config import RunConfig, plan_runs
+from bench.config import RunConfig, RunOptions, plan_runs
 from bench.data import build_dataset
 from bench.data.idx import read_idx, write_idx
 from bench.errors import BenchError
@@ -135,7 +135,7 @@ def test_corrupt_fashion_mnist_is_one_line_error_before_anything_is_written(fash
     path = fashion_root / "t10k-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:-30])
     with pytest.raises(BenchError, match="t10k-images-idx3-ubyte.gz"):
-        plan_runs(["gan"], "dcgan", "fashion-mnist", [0], data_root=str(fashion_root))
+        plan_runs(["gan"], "dcgan", "fashion-mnist", [0], options=RunOptions.of(data_root=str(fashion_root)))
 
 
 def test_data_root_is_recorded_but_not_part_of_the_run_identity(fashion_root, no_system_data, tmp_path):
@@ -143,15 +143,17 @@ def test_data_root_is_recorded_but_not_part_of_the_run_identity(fashion_root, no
     other.mkdir()
     for f in fashion_root.iterdir():
         (other / f.name).write_bytes(f.read_bytes())
-    (a,) = plan_runs(["gan"], "dcgan", "fashion-mnist", [0], data_root=str(fashion_root), n_eval=8)
-    (b,) = plan_runs(["gan"], "dcgan", "fashion-mnist", [0], data_root=str(other), n_eval=8)
+    (a,) = plan_runs(["gan"], "dcgan", "fashion-mnist", [0],
+                     options=RunOptions.of(data_root=str(fashion_root), n_eval=8))
+    (b,) = plan_runs(["gan"], "dcgan", "fashion-mnist", [0], options=RunOptions.of(data_root=str(other), n_eval=8))
     assert a.run_id == b.run_id and a.to_dict() == b.to_dict()
     assert a.data_root == str(fashion_root) and b.data_root == str(other)
 
 
 def test_n_eval_above_the_test_split_fails_in_planning(fashion_root, no_system_data):
     with pytest.raises(BenchError, match="--n-eval 12"):
-        plan_runs(["gan"], "dcgan", "fashion-mnist", [0], data_root=str(fashion_root), n_eval=13)
+        plan_runs(["gan"], "dcgan", "fashion-mnist", [0],
+                  options=RunOptions.of(data_root=str(fashion_root), n_eval=13))
 
 
 # -- MNIST and CIFAR-10 through torchvision -------------------------------------------------------
@@ -228,8 +230,8 @@ def test_folder_errors(tmp_path):
 def test_folder_run_id_is_a_folder_name_and_path_independent_of_cwd(tmp_path, monkeypatch):
     write_pngs(tmp_path / "My Pics", 20, "L", (32, 32))
     monkeypatch.chdir(tmp_path)
-    (rel,) = plan_runs(["gan"], "dcgan", "folder:My Pics", [0], n_eval=2)
-    (absolute,) = plan_runs(["gan"], "dcgan", f"folder:{tmp_path / 'My Pics'}", [0], n_eval=2)
+    (rel,) = plan_runs(["gan"], "dcgan", "folder:My Pics", [0], options=RunOptions.of(n_eval=2))
+    (absolute,) = plan_runs(["gan"], "dcgan", f"folder:{tmp_path / 'My Pics'}", [0], options=RunOptions.of(n_eval=2))
     assert rel.run_id == absolute.run_id
     assert rel.dataset == f"folder:{tmp_path / 'My Pics'}"
     assert "/" not in rel.run_id and rel.run_id.startswith("gan-dcgan-folder-my-pics-")

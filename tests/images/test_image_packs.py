@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.config import plan_runs
+from bench.config import RunOptions, plan_runs
 from bench.train.loop import run, run_one
 from tests.conftest import read_rows
 from tests.unit.test_packed import assert_checkpoints_close, assert_rows_close
@@ -22,8 +22,9 @@ def test_packed_image_runs_match_runs_alone(arch, variant, fashion_root, tmp_pat
     torch.set_num_threads(1)
 
     def plan(pack, steps):
-        return plan_runs([variant], arch, "fashion-mnist", [0, 1], steps=steps, evals=steps, batch_size=4,
-                         device="cpu", sets={"width": "8"}, n_eval=12, data_root=str(fashion_root), pack=pack)
+        return plan_runs([variant], arch, "fashion-mnist", [0, 1], sets={"width": "8"},
+                         options=RunOptions.of(steps=steps, evals=steps, batch_size=4, device="cpu", n_eval=12,
+                                               data_root=str(fashion_root), pack=pack))
 
     for steps in (1, 2):
         for cfg in plan(1, steps):

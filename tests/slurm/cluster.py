@@ -2,7 +2,7 @@
 scheduler's own commands, a sweep's processes, and runs trained alone in this process for reference.
 
 They use only what a user has (the CLI, run folders, squeue/sacct/scancel) and the loader functions
-`bench.status.sweep_status` and `bench.report.load.load`, so the same tests run against older code."""
+`bench.sweep.status.sweep_status` and `bench.report.load.load`, so the same tests run against older code."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bench.cli import cli
-from bench.store import read_jsonl
+from bench.cli.app import cli
+from bench.store.rundir import read_jsonl
 
 TOY = ["--variants", "gan", "--archs", "mlp", "--datasets", "8gaussians", "--batch-size", "16", "--set", "width=32",
        "--executor", "slurm", "--profile", "local"]
@@ -141,15 +141,15 @@ def reference(tmp: Path, seeds: list[int], steps: int, evals: int, variants=("ga
     """The same runs trained alone and uninterrupted, in this process: run id -> run folder."""
     import torch
 
-    from bench.config import plan_runs
+    from bench.config import RunOptions, plan_runs
     from bench.train.loop import run_one
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as a job with one CPU (bench.jobs sets the threads from SLURM_CPUS_PER_TASK)
+    torch.set_num_threads(1)  # as a job with one CPU (bench.sweep.jobs sets the threads from SLURM_CPUS_PER_TASK)
     try:
         out = {}
-        for cfg in plan_runs(list(variants), "mlp", "8gaussians", seeds, "quick", steps=steps, batch_size=16,
-                             evals=evals, sets={"width": "32"}, **plan):
+        for cfg in plan_runs(list(variants), "mlp", "8gaussians", seeds, "quick", sets={"width": "32"},
+                             options=RunOptions.of(steps=steps, batch_size=16, evals=evals, **plan)):
             out[cfg.run_id] = run_one(cfg, tmp, "alone", progress=False).path
         return out
     finally:
@@ -158,7 +158,7 @@ def reference(tmp: Path, seeds: list[int], steps: int, evals: int, variants=("ga
 
 def states(folder: Path) -> dict[str, str]:
     """run id -> state, as `bench status` computes it."""
-    from bench.status import sweep_status
+    from bench.sweep.status import sweep_status
 
     return {s.run_id: s.state for s in sweep_status(folder)}
 

@@ -1,4 +1,4 @@
-"""Automatic retries (bench.retry) on the local cluster: a job in partition "urgent" preempts a sweep's
+"""Automatic retries (bench.sweep.retry) on the local cluster: a job in partition "urgent" preempts a sweep's
 two running tasks (PreemptMode=CANCEL, GraceTime=10, slurm/local/start); each run saves a checkpoint
 on the SIGTERM, the retry job submits them again, they resume, and `bench sweep --wait` returns only
 then, with both runs done and the metrics of runs never preempted."""

@@ -16,8 +16,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from bench.cli import cli
-from bench.store import read_jsonl
+from bench.cli.app import cli
+from bench.store.rundir import read_jsonl
 from tests.slurm.cluster import live_jobs
 
 pytestmark = pytest.mark.slurm

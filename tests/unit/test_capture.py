@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from bench.config import plan_runs
+from bench.config import RunOptions, plan_runs
 from bench.errors import BenchError
 from bench.speed import Speed, check, resolve_compile
 from bench.train.capture import Stepper, set_capturable
@@ -31,8 +31,9 @@ def config(variant: str, device: str = "cpu", speed: Speed = Speed(), seeds=(0,)
     sets = {"width": str(width)}
     if variant == "wgan":
         sets.update(warmup_gen_steps="1", warmup_critic_steps="7")
-    return plan_runs([variant], "mlp", "8gaussians", list(seeds), steps=20, evals=2, batch_size=16,
-                     device=device, sets=sets, **dataclasses.asdict(speed))
+    return plan_runs([variant], "mlp", "8gaussians", list(seeds), sets=sets,
+                     options=RunOptions.of(steps=20, evals=2, batch_size=16, device=device,
+                                           **dataclasses.asdict(speed)))
 
 
 def test_auto_picks_graphs_on_cuda_and_eager_steps_on_the_cpu():
@@ -63,7 +64,7 @@ def test_compile_without_a_cxx_compiler_is_refused(monkeypatch):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only answer to --device auto")
 def test_graphs_on_auto_device_without_cuda_are_refused():
     with pytest.raises(BenchError, match="needs a CUDA device"):
-        plan_runs(["gan"], "mlp", "8gaussians", [0], device="auto", compile="graph")
+        plan_runs(["gan"], "mlp", "8gaussians", [0], options=RunOptions.of(device="auto", compile="graph"))
 
 
 def test_capture_and_packing_do_not_change_the_run_identity_but_tf32_does():

@@ -1,5 +1,5 @@
 """Checkpoints: the checksum record, the previous-good fallback, the cadence, and loading that cannot
-run code (bench/checkpoint.py)."""
+run code (bench/store/checkpoint.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pickle
 import pytest
 import torch
 
-from bench import checkpoint as ck
-from bench.atomic import sha256_file
-from bench.checkpoint import LAST, PREV, RECORD, Cadence, Checkpoints, Policy, make_policy
+from bench.store import checkpoint as ck
+from bench.store.atomic import sha256_file
+from bench.store.checkpoint import LAST, PREV, RECORD, Cadence, Checkpoints, Policy, make_policy
 from bench.errors import BenchError
 
 

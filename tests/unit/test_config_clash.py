@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.store import differences
+from bench.store.rundir import differences
 
 CONFIG = {"variant": "gan", "device": "auto", "schedule": {"steps": 20, "evals": 2, "eval_steps": [10, 20]},
           "hyper": {"lr_d": 2e-4}, "sets": {}}

@@ -9,9 +9,9 @@ import json
 import pytest
 import torch
 
-from bench.config import plan_runs
+from bench.config import RunOptions, plan_runs
 from bench.eval_options import PRESETS, EvalOptions
-from bench.sweep import spec_from_mapping
+from bench.sweep.grid import spec_from_mapping
 from tests.conftest import read_rows
 from tests.images.files import write_mnist_like
 from tests.unit.test_inception_plumbing import make_random_inception_weights
@@ -43,7 +43,7 @@ def test_preset_defaults_and_overrides():
     assert quick.evaluation == EvalOptions("classifier", None, PRESETS["quick"]["w_indep_steps"], 2600, 3)
     assert quick.evaluation.w_indep_steps == 0  # off in quick
     assert (standard.evaluation.w_indep_steps, standard.evaluation.n_modes) == (500, 26_000)
-    on, = plan_runs(["gan"], "mlp", "8gaussians", [0], "quick", w_indep_steps=50, n_modes=100)
+    on, = plan_runs(["gan"], "mlp", "8gaussians", [0], "quick", options=RunOptions.of(w_indep_steps=50, n_modes=100))
     assert (on.evaluation.w_indep_steps, on.evaluation.n_modes) == (50, 100)
     # how a run is measured is not part of what it is: same run id, same config
     assert on.run_id == quick.run_id and on.to_dict() == quick.to_dict()

@@ -53,11 +53,11 @@ def test_one_call_scores_as_two_calls_do(arch, norm):
 
 
 def test_the_engine_scores_jointly_only_where_it_may_and_fuses_adam_on_the_cpu():
-    from bench.config import plan_runs
+    from bench.config import RunOptions, plan_runs
     from tests.steps import solo
 
     for variant, joint in (("wgan-gp", True), ("sngan", False), ("ebgan", False)):  # ebgan: its own critic loss
-        t = solo(plan_runs([variant], "mlp", "8gaussians", [0], steps=2, evals=1, batch_size=8,
-                           sets={"width": "8"})[0])
+        t = solo(plan_runs([variant], "mlp", "8gaussians", [0], sets={"width": "8"},
+                           options=RunOptions.of(steps=2, evals=1, batch_size=8))[0])
         assert t.joint is joint
         assert all(o.defaults["fused"] for o in (t.opt_g, t.opt_d))

@@ -1,6 +1,6 @@
 """A run's lock file: a lock left by the same SLURM job (before it was requeued, maybe on another node)
 is stale, and so is one whose SLURM job has ended by the scheduler's accounting, from whichever node;
-any other live holder keeps the run. The scheduler's answer is given here (bench.scheduler.query);
+any other live holder keeps the run. The scheduler's answer is given here (bench.store.scheduler.query);
 tests/slurm/test_cluster_faults.py takes over a lock of a really ended job."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import json
 
 import pytest
 
-from bench import scheduler
+from bench.store import scheduler
 from bench.errors import BenchError
-from bench.scheduler import Task
-from bench.store import LOCK, RunDir
+from bench.store.scheduler import Task
+from bench.store.rundir import LOCK, RunDir
 
 
 def held_by(tmp_path, **holder) -> RunDir:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bench.config import plan_runs
+from bench.config import RunOptions, plan_runs
 from bench.metrics import METRICS
 from bench.metrics.registry import KINDS, NEEDS, Key, register
 from bench.report.measures import Measures
@@ -37,8 +37,8 @@ def test_a_metric_must_declare_its_keys():
 
 
 def test_run_json_records_what_each_key_means_loss_parts_as_diagnostics(tmp_path):
-    (cfg,) = plan_runs(["wgan-gp"], "mlp", "8gaussians", [0], steps=2, evals=1, batch_size=8, n_eval=64,
-                       device="cpu", sets={"width": "8"})
+    (cfg,) = plan_runs(["wgan-gp"], "mlp", "8gaussians", [0], sets={"width": "8"},
+                       options=RunOptions.of(steps=2, evals=1, batch_size=8, n_eval=64, device="cpu"))
     result = run_one(cfg, tmp_path, "k", progress=False)
     keys = json.loads((result.path / "run.json").read_text())["metric_keys"]
     row = json.loads((result.path / "metrics.jsonl").read_text().splitlines()[-1])

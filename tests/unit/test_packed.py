@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from bench.config import plan_runs
+from bench.config import RunOptions, plan_runs
 from bench.errors import BenchError
 from bench.speed import Speed, check
 from bench.train.loop import plan_packs, run, run_one
@@ -43,8 +43,8 @@ def tiny(variant: str, seeds: list[int], pack: int = 1, steps: int = 4):
     sets = {"width": "32"}
     if variant == "wgan":  # 100 critic steps per generator step for the first 25 would dominate
         sets.update(warmup_gen_steps="1", warmup_critic_steps="3")
-    cfgs = plan_runs([variant], "mlp", "8gaussians", seeds, steps=steps, evals=2, batch_size=16, device="cpu",
-                     sets=sets, pack=pack)
+    cfgs = plan_runs([variant], "mlp", "8gaussians", seeds, sets=sets,
+                     options=RunOptions.of(steps=steps, evals=2, batch_size=16, device="cpu", pack=pack))
     # a smaller evaluation set than the preset's 2,000: exact W1 on 256 points is quick
     return [dataclasses.replace(c, schedule=dataclasses.replace(c.schedule, n_eval=256)) for c in cfgs]
 
@@ -105,7 +105,7 @@ def test_interrupted_pack_resumes_packed_or_alone(tmp_path, monkeypatch):
 
 
 def test_a_stopped_pack_checkpoints_between_evaluations_and_resumes_exactly(tmp_path):
-    """A scheduler's stop (bench.jobs) lands between evaluations: every member saves its checkpoint
+    """A scheduler's stop (bench.sweep.jobs) lands between evaluations: every member saves its checkpoint
     with the loss sums so far, and the resumed pack ends as the runs alone do."""
     for cfg in tiny("wgan", [0, 1], steps=6):
         run_one(cfg, tmp_path, "alone", progress=False)
@@ -154,13 +154,14 @@ def test_stacked_module_runs_each_member_on_its_own_slice():
 
 
 def test_plan_packs_groups_configs_that_differ_only_in_seed():
-    cfgs = plan_runs(["gan", "wgan"], "mlp", "8gaussians", [0, 1, 2, 3, 4], device="cpu", pack=2)
+    cfgs = plan_runs(["gan", "wgan"], "mlp", "8gaussians", [0, 1, 2, 3, 4],
+                     options=RunOptions.of(device="cpu", pack=2))
     packs = plan_packs(cfgs)
     assert [[(c.variant, c.seed) for c in p] for p in packs] == [
         [("gan", 0), ("gan", 1)], [("gan", 2), ("gan", 3)], [("gan", 4)],
         [("wgan", 0), ("wgan", 1)], [("wgan", 2), ("wgan", 3)], [("wgan", 4)],
     ]
-    single = plan_runs(["gan"], "mlp", "8gaussians", [0, 1], device="cpu")
+    single = plan_runs(["gan"], "mlp", "8gaussians", [0, 1], options=RunOptions.of(device="cpu"))
     assert [len(p) for p in plan_packs(single)] == [1, 1]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.errors import BenchError
-from bench.profile import DEFAULT_TIME_MIN, LOCAL_TIME_MIN, load_profile, parse_time
+from bench.sweep.profile import DEFAULT_TIME_MIN, LOCAL_TIME_MIN, load_profile, parse_time
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""Which runs a retry job submits again (bench.retry.to_retry): those of tasks that ended OUT_OF_MEMORY,
+"""Which runs a retry job submits again (bench.sweep.retry.to_retry): those of tasks that ended OUT_OF_MEMORY,
 NODE_FAIL or PREEMPTED, or that checkpointed on a preemption's SIGTERM and exited in their grace time
 (SLURM then says COMPLETED); never a cancelled, failed or finished run, nor one submitted again since.
 The scheduler's answers are given; tests/slurm/test_retries.py preempts real jobs."""
@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 
-from bench import retry, scheduler
-from bench.scheduler import Task
-from bench.status import append_jobs
+from bench.store import scheduler
+from bench.sweep import retry
+from bench.store.scheduler import Task
+from bench.sweep.status import append_jobs
 
 
 def run(folder, rid, status, job, **extra):
@@ -38,11 +39,11 @@ def test_runs_to_retry(tmp_path, monkeypatch):
 
 
 def test_runs_per_task_groups_packs_into_array_tasks():
-    from bench.config import plan_runs
-    from bench.jobs import units
-    from bench.submit import job_arg, plan_tasks
+    from bench.config import RunOptions, plan_runs
+    from bench.sweep.jobs import units
+    from bench.sweep.submit import job_arg, plan_tasks
 
-    cfgs = plan_runs(["gan", "wgan"], "mlp", "8gaussians", [0, 1, 2], steps=10)
+    cfgs = plan_runs(["gan", "wgan"], "mlp", "8gaussians", [0, 1, 2], options=RunOptions.of(steps=10))
     tasks = plan_tasks(cfgs, 4)
     assert [[len(p) for p in t] for t in tasks] == [[1, 1, 1, 1], [1, 1]]
     assert [c.run_id for t in tasks for p in t for c in p] == [c.run_id for c in cfgs]  # every run, once, in order
@@ -50,6 +51,6 @@ def test_runs_per_task_groups_packs_into_array_tasks():
     # what a job is called with, and how it reads it back
     assert job_arg(tasks[1]) == [[cfgs[4]], [cfgs[5]]] and units(job_arg(tasks[1])) == tasks[1]
     assert job_arg([[cfgs[0]]]) is cfgs[0] and units(cfgs[0]) == [[cfgs[0]]]
-    packed = plan_runs(["gan"], "mlp", "8gaussians", [0, 1, 2], steps=10, pack=3)
+    packed = plan_runs(["gan"], "mlp", "8gaussians", [0, 1, 2], options=RunOptions.of(steps=10, pack=3))
     assert plan_tasks(packed, 2) == [[packed]]  # a pack larger than runs_per_task gets a task of its own
     assert units(job_arg([packed])) == [packed]

@@ -1,16 +1,16 @@
-"""Reading squeue and sacct (bench.scheduler): each task's own line wins over a range record. The texts
+"""Reading squeue and sacct (bench.store.scheduler): each task's own line wins over a range record. The texts
 are what SLURM 22.05 printed on the local cluster (slurm/local) for arrays of sleep jobs
 (`sacct -X -n -P -o JobID,JobIDRaw,State`): array 14_[0-7%2] after its pending task 14_5 was
 cancelled, and array 40_[0-5%2] after 40_5 was cancelled while pending and then 40_4 while 40_2 and
 40_3 ran (issue 17, fault 1). The squeue lines are what `squeue -r -o "%i %T %r"` printed at the
-same moment, in the |-separated format bench.scheduler asks for, with the raw ids sacct gave (the
+same moment, in the |-separated format bench.store.scheduler asks for, with the raw ids sacct gave (the
 node column added). tests/slurm repeats all of it on the live cluster."""
 
 from __future__ import annotations
 
 from submitit.slurm.slurm import SlurmInfoWatcher
 
-from bench.scheduler import expand, parse_sacct, parse_squeue, resolve
+from bench.store.scheduler import expand, parse_sacct, parse_squeue, resolve
 
 SACCT = """\
 14_0|15|COMPLETED
@@ -36,7 +36,7 @@ SACCT_LATER = """\
 
 
 def test_submitits_watcher_lets_the_stale_range_record_win():
-    """The reading before issue 17 (bench.status.job_states used SlurmInfoWatcher): 40_2 is RUNNING in
+    """The reading before issue 17 (bench.sweep.status.job_states used SlurmInfoWatcher): 40_2 is RUNNING in
     its own line, but the range record that follows overwrites it."""
     assert SlurmInfoWatcher().read_info("JobID|JobIDRaw|State\n" + SACCT_LATER)["40_2"]["State"].startswith("CANCELLED")
 

@@ -1,4 +1,4 @@
-"""The one run state (bench.runstate) from run.json, the lock and the scheduler's tasks, and `bench status`
+"""The one run state (bench.store.runstate) from run.json, the lock and the scheduler's tasks, and `bench status`
 grouping it by reason. The scheduler's answers are given here as Task objects (parsing real squeue and
 sacct output is tests/unit/test_scheduler.py; the real cluster is exercised in tests/slurm)."""
 
@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bench.cli import cli
+from bench.cli.app import cli
 from bench.errors import BenchError
-from bench.runstate import run_state, sweep_states
-from bench.scheduler import Task
-from bench.status import append_jobs, groups, sweep_status, tail, write_sweep
+from bench.store.runstate import run_state, sweep_states
+from bench.store.scheduler import Task
+from bench.store.logs import tail
+from bench.sweep.status import append_jobs, groups, sweep_status, write_sweep
 
 DEAD_PID = 2 ** 22 + 12345  # a pid no process has
 
@@ -186,10 +187,10 @@ def test_status_of_a_folder_without_runs(tmp_path):
 
 
 def test_a_run_folder_with_another_config_stops_the_submission(tmp_path):
-    from bench.config import plan_runs
-    from bench.submit import triage
+    from bench.config import RunOptions, plan_runs
+    from bench.sweep.submit import triage
 
-    [cfg] = plan_runs(["gan"], "mlp", "8gaussians", [0], steps=20)
+    [cfg] = plan_runs(["gan"], "mlp", "8gaussians", [0], options=RunOptions.of(steps=20))
     make_run(tmp_path, cfg.run_id, "done")  # its config differs from cfg's
     with pytest.raises(BenchError, match="different configuration under the same id: .*; submit the sweep under another"):
         triage([cfg], tmp_path)
@@ -198,13 +199,13 @@ def test_a_run_folder_with_another_config_stops_the_submission(tmp_path):
 def test_report_labels_runs_as_status_does(tmp_path):
     """Fault 3: a run.json that says running with a lock left by a dead process (kill -9) was `running`
     in the report forever; the report now asks the same function as `bench status`."""
-    from bench.report.load import _status
+    from bench.report.load import run_status
 
     run = make_run(tmp_path, "r", "running")
     lock(run)
     record = json.loads((run / "run.json").read_text())
     [s] = sweep_states(tmp_path, ["r"])
-    assert _status(run, record) == s.state == "interrupted"
+    assert run_status(run, record) == s.state == "interrupted"
 
 
 def test_a_run_waiting_in_a_running_task_of_several_runs_is_pending(tmp_path):

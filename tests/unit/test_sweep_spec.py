@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from bench.arch import ARCHS
-from bench.cli import cli
-from bench.config import plan_runs
+from bench.cli.app import cli
+from bench.config import OPTIONS, RunOptions, plan_runs
 from bench.errors import BenchError
-from bench.sweep import SPEC_KEYS, load_sweep_file, plan, spec_from_mapping
+from bench.sweep.grid import SPEC_KEYS, load_sweep_file, plan, spec_from_mapping
 
 REPO = Path(__file__).resolve().parents[2]
 TOY = {"variants": ["gan", "wgan"], "archs": ["mlp"], "datasets": ["8gaussians", "25gaussians"], "seeds": "0-2",
@@ -33,8 +33,8 @@ def test_yaml_file_expands_to_the_grid_with_the_ids_bench_run_would_use(tmp_path
     runs = plan(spec)
     assert len(runs) == 2 * 2 * 3
     expected = [cfg.run_id for ds in ("8gaussians", "25gaussians")
-                for cfg in plan_runs(["gan", "wgan"], "mlp", ds, [0, 1, 2], "quick", steps=20, evals=1,
-                                     sets={"width": "32"})]
+                for cfg in plan_runs(["gan", "wgan"], "mlp", ds, [0, 1, 2], "quick", sets={"width": "32"},
+                                     options=RunOptions.of(steps=20, evals=1))]
     assert sorted(r.run_id for r in runs) == sorted(expected)
     # stable: planning again gives the same ids in the same order
     assert [r.run_id for r in plan(spec)] == [r.run_id for r in runs]
@@ -74,8 +74,9 @@ def test_an_override_entry_with_variants_applies_to_those_variants_only():
     assert [r for r in runs if r.variant == "gan"] == [r for r in runs if r.variant == "gan" and r.hyper.lr_d == 2e-4]
     assert all(r.arch_params.width == 32 for r in runs)  # the sweep's `set` holds for every entry
     # the default entry gives the ids `bench run` gives; the restricted ones the ids of `bench run --set ...`
-    ref, = plan_runs(["wgan-gp"], "mlp", "8gaussians", [0], "quick", steps=20, evals=1,
-                     sets={"width": "32", "gp_weight": "0.1", "beta1": "0.5"})
+    ref, = plan_runs(["wgan-gp"], "mlp", "8gaussians", [0], "quick",
+                     sets={"width": "32", "gp_weight": "0.1", "beta1": "0.5"},
+                     options=RunOptions.of(steps=20, evals=1))
     assert ref.run_id in {r.run_id for r in runs}
     # written back as given (sweep.json)
     assert spec.to_dict()["overrides"][1] == {"variants": ["wgan-gp"], "gp_weight": "0.1", "beta1": "0.5"}
@@ -92,7 +93,7 @@ def test_an_override_entry_with_variants_applies_to_those_variants_only():
     ({"archs": "nope"}, "unknown arch 'nope'"),
     ({"variants": ["gan", "nope"]}, "unknown variant 'nope'"),
     ({"name": "a/b"}, "must be a plain folder name"),
-    ({"set": {"widht": 3}}, "set widht: no variant (gan, wgan) or arch (mlp) of the sweep has this setting"),
+    ({"set": {"widht": 3}}, "set widht: no variant (gan, wgan) or arch (mlp) given has this setting"),
     ({"set": {"width": "wide"}}, "width takes a int"),
     ({"set": {"width": [1, 2]}}, "a setting takes one value"),
     ({"overrides": {"width": 3}}, "overrides must be a list of mappings"),
@@ -109,11 +110,12 @@ def test_mistakes_are_one_line_errors(values, message):
     assert "\n" not in str(e.value)
 
 
-def test_valid_keys_are_named_and_follow_plan_runs():
+def test_valid_keys_are_named_and_follow_the_run_options():
     with pytest.raises(BenchError, match="valid keys: name, variants, archs, datasets, seeds, schedule, set"):
         spec_from_mapping({**TOY, "name": "x", "gpus": 1}, "f")
-    # the keyword options of plan_runs are sweep keys (so data_root etc. slot in when plan_runs takes them)
+    # every run option (a field of bench.config.RunOptions) is a sweep key, so a new option slots in
     assert {"steps", "batch_size", "evals", "device", "keep_checkpoints"} <= set(SPEC_KEYS)
+    assert {o.key for o in OPTIONS} <= set(SPEC_KEYS)
 
 
 def test_yaml_is_read_safely(tmp_path):

@@ -19,7 +19,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 from torch.testing import assert_close
 
-from bench.config import plan_runs
+from bench.config import RunOptions, plan_runs
 from bench.train.loop import run, run_one
 from bench.train.member import Member
 from tests.conftest import read_rows
@@ -57,8 +57,8 @@ class HostReads(TorchFunctionMode):
 
 
 def member(name: str, arch: str = "mlp") -> Member:
-    (cfg,) = plan_runs([name], arch, "8gaussians", [0], steps=2, evals=1, batch_size=8, device="cpu",
-                       sets={"width": "16"})
+    (cfg,) = plan_runs([name], arch, "8gaussians", [0], sets={"width": "16"},
+                       options=RunOptions.of(steps=2, evals=1, batch_size=8, device="cpu"))
     return Member(cfg)
 
 

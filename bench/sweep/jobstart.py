@@ -4,8 +4,8 @@ submitit starts a job with `python -m submitit.core._submit FOLDER`, which impor
 (torch, the metrics: seconds) and only then installs its signal handlers. A USR2 (the time-limit or
 preemption warning) or a SIGTERM (scancel, `scontrol requeue`, preemption) arriving meanwhile met the
 default action and killed the job without a requeue (`srun: error: task 0: User defined signal 2`).
-bench.executors starts jobs with `python SNAPSHOT/bench/jobstart.py FOLDER` instead: it notes those
-signals before importing anything heavy, then hands over to submitit; bench.jobs.StopRequest reads
+bench.sweep.executors starts jobs with `python SNAPSHOT/bench/sweep/jobstart.py FOLDER` instead: it notes those
+signals before importing anything heavy, then hands over to submitit; bench.sweep.jobs.StopRequest reads
 the notes (`early()`) when the run starts and acts on them as on a signal during training.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import signal
 
-# The signals received before bench.jobs.StopRequest took over (signals are per process, so this is
+# The signals received before bench.sweep.jobs.StopRequest took over (signals are per process, so this is
 # per process too; only `note` writes it).
 _EARLY: list[int] = []
 
@@ -45,10 +45,10 @@ def main() -> None:
 if __name__ == "__main__":
     import sys
 
-    # Run as a script: sys.path[0] is this file's folder (bench/ itself), which must not shadow
+    # Run as a script: sys.path[0] is this file's folder (bench/sweep/ itself), which must not shadow
     # top-level packages; bench comes from PYTHONPATH (the snapshot). Run through the importable
-    # module, so that bench.jobs finds the notes under bench.jobstart.
+    # module, so that bench.sweep.jobs finds the notes under bench.sweep.jobstart.
     del sys.path[0]
-    from bench.jobstart import main as _main
+    from bench.sweep.jobstart import main as _main
 
     _main()

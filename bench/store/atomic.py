@@ -68,7 +68,7 @@ def disk_error(exc: BaseException, path: Path) -> BaseException:
     torch.save into a file object that raises OSError(ENOSPC) closes its zip archive on the way out,
     which fails again and raises a RuntimeError with the OSError as its context; writers given a file
     object raise OSErrors without a file name. Either way the user should read "no space left on
-    device writing PATH" (bench.faults), not a zip-container assertion."""
+    device writing PATH" (bench.store.faults), not a zip-container assertion."""
     seen = exc
     while seen is not None and not isinstance(seen, OSError):
         seen = seen.__cause__ or seen.__context__

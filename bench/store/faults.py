@@ -6,7 +6,7 @@ kills Python without running any `finally` or `except`, leaving run.json at "run
 file behind. While a run trains, `sigterm_interrupts` makes SIGTERM raise `Terminated` instead,
 which the runner treats as it treats Ctrl-C: status "interrupted", lock released, and the same
 command resumes it from its newest checkpoint. It installs itself only where nobody else owns the
-signal: in a sweep's job (bench.jobs), SIGTERM already has bench.jobs.StopRequest's handler, which
+signal: in a sweep's job (bench.sweep.jobs), SIGTERM already has bench.sweep.jobs.StopRequest's handler, which
 checkpoints at the next step boundary instead (scancel, scontrol requeue, preemption).
 """
 

@@ -62,7 +62,7 @@ def verdict(attempt: dict) -> dict:
     """How an attempt that never said so ended: its job's end by the scheduler's accounting, if any."""
     job = attempt.get("job")
     if job and not str(job).startswith("local"):
-        from bench import scheduler
+        from bench.store import scheduler
 
         if scheduler.available():
             try:

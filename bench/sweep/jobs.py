@@ -16,7 +16,7 @@ its SIGTERM handler ignores the signal (the run kept training until SLURM's Kill
 lost everything since its last checkpoint). Instead our handler only notes the signal; the runner
 sees it at the next step boundary, saves a checkpoint there and returns "interrupted", and only then,
 for USR2, do we hand the signal to submitit, which requeues the job. A signal that arrives while the
-job is still starting up was noted by bench.jobstart, the job's first line, and is acted on as soon
+job is still starting up was noted by bench.sweep.jobstart, the job's first line, and is acted on as soon
 as the run would start.
 
 If the step boundary does not come within `GRACE_S` of a USR2 (a very long evaluation), submitit's
@@ -32,10 +32,10 @@ from pathlib import Path
 
 import submitit
 
-from bench import jobstart
+from bench.sweep import jobstart
 from bench.config import RunConfig
 from bench.train.loop import run
-from bench.store import RunDir
+from bench.store.rundir import RunDir
 
 # Seconds between the signal and the forced requeue; well inside submitit's default 90 s warning.
 GRACE_S = 45.0
@@ -60,7 +60,7 @@ class StopRequest:
                              (signal.SIGALRM, self._forward)):
             self._previous[sig] = signal.getsignal(sig)
             signal.signal(sig, handler)
-        for sig in jobstart.early():  # came while the job was starting up (bench.jobstart)
+        for sig in jobstart.early():  # came while the job was starting up (bench.sweep.jobstart)
             self._on_signal(sig, None)
         return self
 

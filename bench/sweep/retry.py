@@ -3,9 +3,9 @@ preempted task that saved its checkpoint in its grace time is recognised).
 
 Those ends say nothing against the run itself (a node died, another job took the node, a peak of
 memory on a busy node), and the run resumes exactly from its checkpoint, so they are worth a second
-try without the user. With each job array, bench.submit also submits a small retry job
+try without the user. With each job array, bench.sweep.submit also submits a small retry job
 (`--dependency=afterany:<array>`: it starts once every task of the array has ended, however). It
-reads each task's end from the scheduler (bench.scheduler: each task's own record), and submits the
+reads each task's end from the scheduler (bench.store.scheduler: each task's own record), and submits the
 unfinished runs of the tasks that ended so again, as a new array with its own retry job, at most the
 profile's `max_retries` times in a row; the new jobs import the same code snapshot. A run whose task
 ended otherwise (FAILED, CANCELLED, TIMEOUT after max_timeouts requeues) is left for the user:
@@ -23,10 +23,10 @@ import pickle
 import time
 from pathlib import Path
 
-from bench import scheduler
-from bench.profile import Profile
-from bench.runstate import latest_jobs, read_record
-from bench.status import RETRY_JOBS, append_jobs
+from bench.store import scheduler
+from bench.sweep.profile import Profile
+from bench.store.runstate import latest_jobs, read_record
+from bench.sweep.status import RETRY_JOBS, append_jobs
 
 RETRY_DIR = ".retry"
 WATCH_TIME = "0:15:00"
@@ -41,7 +41,7 @@ class RetryJob:
 
 def submit_watch(folder: Path, array: str, tasks: list, profile: Profile, code: Path, retry: int) -> dict:
     """Submit the retry job of `array` (one CPU, a few minutes, after every task has ended)."""
-    from bench.executors import make_executor
+    from bench.sweep.executors import make_executor
 
     store = folder / RETRY_DIR / f"{array}.pkl"
     store.parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +103,7 @@ def retry_array(folder: Path, array: str, profile: Profile, code: Path, retry: i
     todo = [cfg for task in tasks for pack in task for cfg in pack if cfg.run_id in found]
     for rid, state in sorted(found.items()):
         print(f"bench: {rid}: its task ended {state}; retry {retry + 1} of {profile.max_retries}", flush=True)
-    from bench.submit import submit_slurm
+    from bench.sweep.submit import submit_slurm
 
     saved = dict(os.environ)
     for key in [k for k in os.environ if k.startswith(("SLURM_", "SBATCH_")) and k != "SLURM_CONF"]:

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from bench.atomic import atomic_target  # noqa: E402  (no half-written picture left by a kill or a full disk)
+from bench.store.atomic import atomic_target  # noqa: E402  (no half-written picture left by a kill or a full disk)
 
 GRID = 96  # critic evaluations per axis for the contour map
 SCATTER_POINTS = 1000  # points of each kind drawn in a picture (the .npz keeps every evaluation sample)

@@ -1,9 +1,9 @@
 """submitit executors for a sweep's jobs: the code snapshot they import and the first line they run.
 
-Every job runs `python -u SNAPSHOT/bench/jobstart.py FOLDER` (bench.jobstart: the stop signals are
+Every job runs `python -u SNAPSHOT/bench/sweep/jobstart.py FOLDER` (bench.sweep.jobstart: the stop signals are
 noted from the job's first line, then submitit takes over) with the sweep's code snapshot
-(bench.snapshot) first on PYTHONPATH, so that every task and every requeue runs the code that was
-submitted. A script path, not `python -m bench.jobstart`: `-m` puts the job's working directory (the
+(bench.sweep.snapshot) first on PYTHONPATH, so that every task and every requeue runs the code that was
+submitted. A script path, not `python -m bench.sweep.jobstart`: `-m` puts the job's working directory (the
 directory it was submitted from, often the checkout itself) first on sys.path, ahead of the snapshot.
 """
 
@@ -16,14 +16,14 @@ import submitit
 from submitit.local.local import LocalExecutor
 from submitit.slurm.slurm import SlurmExecutor
 
-from bench.profile import Profile
+from bench.sweep.profile import Profile
 
 def entry(python: str, code: Path, folder: Path) -> str:
-    return " ".join([python, "-u", shlex.quote(str(code / "bench" / "jobstart.py")), shlex.quote(str(folder))])
+    return " ".join([python, "-u", shlex.quote(str(code / "bench" / "sweep" / "jobstart.py")), shlex.quote(str(folder))])
 
 
 class BenchSlurmExecutor(SlurmExecutor):
-    code: Path  # the snapshot whose bench/jobstart.py starts the job
+    code: Path  # the snapshot whose bench/sweep/jobstart.py starts the job
 
     @property
     def _submitit_command_str(self) -> str:
@@ -51,7 +51,7 @@ def job_setup(profile: Profile, code: Path | None) -> list[str]:
 
 
 def slurm_parameters(ex: SlurmExecutor, params: dict) -> dict:
-    """bench.profile's AutoExecutor-style parameters as SlurmExecutor takes them: prefix off, generic
+    """bench.sweep.profile's AutoExecutor-style parameters as SlurmExecutor takes them: prefix off, generic
     names translated and memory converted (submitit's own _convert_parameters, as AutoExecutor does)."""
     return ex._convert_parameters({k.removeprefix("slurm_"): v for k, v in params.items()})
 
@@ -59,7 +59,7 @@ def slurm_parameters(ex: SlurmExecutor, params: dict) -> dict:
 def make_executor(kind: str, folder: Path, profile: Profile, job_name: str, code: Path,
                   extra: dict | None = None) -> submitit.Executor:
     """A submitit executor for `kind` (slurm | local) with the profile's resources. For local jobs
-    the snapshot goes on PYTHONPATH through the environment (bench.submit.run_local), so that no shell
+    the snapshot goes on PYTHONPATH through the environment (bench.sweep.submit.run_local), so that no shell
     stands between submitit's controller and the job unless the profile has setup lines."""
     params = profile.submitit_parameters(kind)
     if kind == "slurm":

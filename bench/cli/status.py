@@ -1,5 +1,5 @@
 """`bench status` and `bench cancel`: where a sweep stands on one screen, and stopping exactly its jobs.
-Attached to the `bench` group in bench/cli.py."""
+Attached to the `bench` group in bench/cli/app.py."""
 
 from __future__ import annotations
 
@@ -18,20 +18,22 @@ STATE_CHOICES = ["pending", "running", "done", "failed", "diverged", "interrupte
               help="Results root, for when no folder is given (then every folder of runs under it is shown, "
                    "from `bench sweep` or `bench run`).")
 @click.option("--state", "only", multiple=True, type=click.Choice(STATE_CHOICES),
+              show_default="none: each state is counted, with one example run",
               help="List each run in this state (repeatable), with its job, step, error and log.")
 @click.option("-v", "--verbose", is_flag=True, help="List every run, in every state.")
 def status_cmd(folders, results, only, verbose):
     """Where each sweep stands: counts by state, then one line per reason (e.g. 40 pending, queued
     (Priority); 3 failed, their job ended OUT_OF_MEMORY) with an example run and its log. A run's state
     combines its run.json, its lock and the scheduler's record of each of its jobs."""
-    from bench.status import find_folders
+    from bench.sweep.status import find_folders
 
     for folder in folders or find_folders(results):
         print_status(folder, set(only) or (set(STATE_CHOICES) if verbose else set()))
 
 
 def print_status(folder: Path, listed: set[str]) -> None:
-    from bench.status import STATES, counts, groups, sweep_status, tail
+    from bench.store.logs import tail
+    from bench.sweep.status import STATES, counts, groups, sweep_status
 
     states = sweep_status(folder)
     n = counts(states)
@@ -62,9 +64,9 @@ def _run_lines(s, tail, log_lines: bool) -> None:
 
 
 def _retry_jobs(folder: Path) -> None:
-    """One line when retry jobs (bench.retry) are still waiting or running."""
-    from bench import scheduler
-    from bench.status import RETRY_JOBS, read_jsonl
+    """One line when retry jobs (bench.sweep.retry) are still waiting or running."""
+    from bench.store import scheduler
+    from bench.sweep.status import RETRY_JOBS, read_jsonl
 
     jobs = read_jsonl(folder / RETRY_JOBS)
     if not jobs or not scheduler.available():
@@ -89,9 +91,9 @@ def cancel_cmd(folder, dry_run):
     import signal
     import socket
 
-    from bench import scheduler
-    from bench.status import all_jobs
-    from bench.store import _alive
+    from bench.store import scheduler
+    from bench.sweep.status import all_jobs
+    from bench.store.rundir import pid_alive
 
     if not folder.is_dir():
         raise BenchError(f"{folder} is not a results folder; pass RESULTS/NAME, e.g. bench cancel results/my-sweep")
@@ -108,8 +110,8 @@ def cancel_cmd(folder, dry_run):
         targets = sorted(live & retry) + sorted({scheduler.base_id(i) for i in live - retry})
     here = socket.gethostname()
     local = [j for j in jobs if j.get("executor") == "local" and j.get("host") == here]
-    pids = sorted({int(j["submitter"]) for j in local if j.get("submitter") and _alive(int(j["submitter"]))}) or \
-        sorted({int(j["job_id"]) for j in local if _alive(int(j["job_id"]))})
+    pids = sorted({int(j["submitter"]) for j in local if j.get("submitter") and pid_alive(int(j["submitter"]))}) or \
+        sorted({int(j["job_id"]) for j in local if pid_alive(int(j["job_id"]))})
     if not targets and not pids:
         click.echo(f"nothing to cancel: no job of {shown(folder)} is queued or running")
         return

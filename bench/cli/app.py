@@ -8,11 +8,8 @@ from pathlib import Path
 
 import click
 
-from bench.checkpoint import click_options as ckpt_options
+from bench.cli.options import run_options
 from bench.errors import BenchError
-from bench.eval_options import click_options as eval_options
-from bench.eval_options import pictures_option
-from bench.speed import click_options as speed_options
 
 SCHEDULES = ["quick", "standard"]
 
@@ -58,57 +55,38 @@ def list_cmd(what):
 @click.option("--schedule", "preset", type=click.Choice(SCHEDULES), default="quick", show_default=True,
               help="Common schedule preset: quick (seconds to a minute per run on a CPU) or standard "
                    "(the published protocol for the data set).")
-@click.option("--steps", type=int, metavar="N", help="Generator steps (overrides the schedule).")
-@click.option("--batch-size", type=int, metavar="N", help="Batch size for G and D (overrides the schedule).")
-@click.option("--evals", type=int, metavar="N",
-              help="Number of evaluation points, evenly spaced, the last at the final step (overrides the schedule); "
-                   "at most --steps.")
-@click.option("--n-eval", type=int, metavar="N",
-              help="Held-out real samples = latent-bank size used at each evaluation (overrides the schedule).")
-@click.option("--data-root", type=click.Path(path_type=Path), metavar="DIR",
-              help="Where image data sets are looked for (before $BENCH_DATA and system folders) "
-                   "and where --download saves them.")
-@click.option("--download", is_flag=True,
-              help="Let torchvision fetch fashion-mnist, mnist or cifar10 into --data-root if missing (needs internet).")
 @click.option("--seeds", default="0", show_default=True, metavar="LIST",
               help="Seeds, e.g. 0,1,2 or 0-4; one run per variant and seed.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="Training device; auto picks CUDA when PyTorch sees one. A run resumes under any spelling of the "
-                   "device it trained on (auto that picked the CPU = cpu).")
 @click.option("--results", default="results", show_default=True, type=click.Path(path_type=Path),
               help="Results root directory.")
-@click.option("--name", metavar="NAME", help="Folder under the results root [default: <schedule>-<YYYY-MM-DD>].")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+@click.option("--name", metavar="NAME", show_default="<schedule>-<YYYY-MM-DD>", help="Folder under the results root.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", show_default="none",
               help="Override a variant hyperparameter or arch knob, e.g. clip=0.02, gp_weight=5, width=256 "
                    "(repeatable; applies to each selected variant or arch that has the key).")
-@click.option("--force", is_flag=True, help="Redo runs that already finished (the old run is moved aside, not deleted).")
+@click.option("--force", is_flag=True,
+              help="Redo runs that already finished (the old run is moved aside, not deleted).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar per run.")
-@speed_options  # --compile, --pack, --tf32 (bench.speed)
-@ckpt_options  # --ckpt-every, --ckpt-every-s (bench.checkpoint)
-@eval_options  # --extractor, --inception-weights, --w-indep-steps, --n-modes (bench.eval_options)
-@pictures_option  # --pictures (bench.eval_options)
-def run_cmd(variant_list, arch, dataset, preset, steps, batch_size, evals, n_eval, data_root, download, seeds, device,
-            results, name, sets, force, progress, speed, ckpt, evaluation):
+@run_options("run")  # --steps ... --pictures: every field of bench.config.RunOptions
+def run_cmd(variant_list, arch, dataset, preset, seeds, results, name, sets, force, progress, options):
     """Train each variant x seed on one architecture and data set, writing results/<name>/<run-id>/.
 
     Each run writes run.json (config, versions, device, status, timings), metrics.jsonl (one row per
     evaluation step), samples/ and ckpt/last.pt. A finished run is skipped when run again; an
     interrupted one resumes from its checkpoint.
     """
-    from bench.config import parse_list, parse_seeds, parse_sets, plan_runs
-    from bench.store import check_results_root
+    from bench.config import RunOptions, parse_list, parse_seeds, parse_sets, plan_runs
+    from bench.store.rundir import check_results_root
 
     runs = plan_runs(
-        parse_list(variant_list, "--variants"), arch, dataset, parse_seeds(seeds), preset,
-        steps=steps, batch_size=batch_size, evals=evals, device=device, sets=parse_sets(sets),
-        n_eval=n_eval, data_root=data_root, download=download, **speed, **ckpt, **evaluation,
+        parse_list(variant_list, "--variants"), arch, dataset, parse_seeds(seeds), preset, sets=parse_sets(sets),
+        options=RunOptions.of(**options),
     )
     name = name or f"{preset}-{time.strftime('%Y-%m-%d')}"
     if "/" in name or name in (".", ".."):
         raise BenchError(f"--name {name!r} must be a plain folder name (no '/'), e.g. --name wgan-vs-gan")
     check_results_root(results)
 
-    from bench.summary import print_summary
+    from bench.cli.summary import print_summary
     from bench.train.loop import run_many
 
     outcomes = []
@@ -125,18 +103,18 @@ from bench.report.command import report_cmd  # noqa: E402  (its heavy imports ha
 
 cli.add_command(report_cmd)
 
-from bench.status_cli import cancel_cmd, status_cmd  # noqa: E402
-from bench.sweep_cli import sweep_cmd  # commands in their own module, attached here
+from bench.cli.status import cancel_cmd, status_cmd  # noqa: E402
+from bench.cli.sweep import sweep_cmd  # commands in their own module, attached here
 
 cli.add_command(sweep_cmd)
 cli.add_command(status_cmd)
 cli.add_command(cancel_cmd)
 
-from bench.classifier_cli import classifier_cmd  # noqa: E402
+from bench.cli.classifier import classifier_cmd  # noqa: E402
 
 cli.add_command(classifier_cmd)
 
-from bench.eval_cli import eval_cmd  # noqa: E402
+from bench.cli.eval import eval_cmd  # noqa: E402
 
 cli.add_command(eval_cmd)
 
@@ -160,8 +138,8 @@ def main(argv: list[str] | None = None) -> None:
     except BenchError as e:
         click.echo(f"bench: error: {e}", err=True)
         sys.exit(2)
-    except OSError as e:  # a full, read-only or forbidden disk under the results: one line (bench.faults)
-        from bench.faults import storage_problem
+    except OSError as e:  # a full, read-only or forbidden disk under the results: one line (bench.store.faults)
+        from bench.store.faults import storage_problem
 
         problem = storage_problem(e)
         if problem is None:

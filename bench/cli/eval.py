@@ -9,16 +9,18 @@ from pathlib import Path
 
 import click
 
-from bench.eval_options import click_options as eval_options
+from bench.cli.options import run_options
 
 
 @click.command("eval")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--metrics", "metric_list", required=True, metavar="LIST", help="Comma-separated, e.g. fidelity,w1_feat.")
-@click.option("--step", "which", type=click.Choice(["all", "last"]), default="last", show_default=True)
-@click.option("--data-root", type=click.Path(path_type=Path), metavar="DIR")
-@eval_options  # --extractor, --inception-weights, --w-indep-steps, --n-modes, as for bench run
-def eval_cmd(run_dirs, metric_list, which, data_root, evaluation):
+@click.option("--step", "which", type=click.Choice(["all", "last"]), default="last", show_default=True,
+              help="Which generator snapshots (ckpt/G_step_*.pt) to evaluate: the last one, or all of them.")
+@click.option("--data-root", type=click.Path(path_type=Path), metavar="DIR",
+              show_default="where the run found its data", help="Where the run's image data set is looked for.")
+@run_options("eval")  # --extractor, --inception-weights, --w-indep-steps, --n-modes, as for bench run
+def eval_cmd(run_dirs, metric_list, which, data_root, options):
     """Recompute metrics for existing runs from ckpt/G_step_*.pt and append rows marked recomputed.
 
     The sample-count knobs default to the run's schedule preset (e.g. no w_indep for quick runs unless
@@ -26,19 +28,20 @@ def eval_cmd(run_dirs, metric_list, which, data_root, evaluation):
     import torch
 
     from bench.arch.norms import evaluation_mode
-    from bench.config import parse_list, plan_runs
+    from bench.config import RunOptions, parse_list, plan_runs
     from bench.errors import BenchError
     from bench.eval_options import check as check_evaluation
     from bench.metrics import METRICS, EvalContext, Missing
     from bench.train.evaluate import batched
     from bench.train.member import Member
-    from bench.store import RunDir
+    from bench.store.rundir import RunDir
 
     names = parse_list(metric_list, "--metrics")
     for n in names:
         metric = METRICS.get(n)  # unknown names are a BenchError listing the choices
         if "critic" in metric.needs:  # what a metric needs, it declares (bench.metrics.registry)
             raise BenchError(f"--metrics {n}: needs the training critic, which is not kept per step; drop it")
+    evaluation = options
     check_evaluation(**evaluation)  # e.g. a missing --inception-weights file fails before any run is read
     plans = []
     for d in run_dirs:
@@ -52,10 +55,10 @@ def eval_cmd(run_dirs, metric_list, which, data_root, evaluation):
         s = c["schedule"]
         root = data_root or rec.get("data", {}).get("root")  # default: where the run found its files
         # min(): a run written before --evals > --steps was refused evaluated at every step, as evals = steps does
-        (cfg,) = plan_runs([c["variant"]], c["arch"], c["dataset"], [c["seed"]], s["preset"], steps=s["steps"],
-                           batch_size=s["batch_size"], evals=min(s["evals"], s["steps"]), n_eval=s["n_eval"],
-                           device="cpu",
-                           sets=c["sets"], data_root=root, **evaluation)  # bad options fail here, before any write
+        given = RunOptions.of(steps=s["steps"], batch_size=s["batch_size"], evals=min(s["evals"], s["steps"]), n_eval=s["n_eval"],
+                              device="cpu", data_root=root, **evaluation)
+        (cfg,) = plan_runs([c["variant"]], c["arch"], c["dataset"], [c["seed"]], s["preset"], sets=c["sets"],
+                           options=given)  # bad options fail here, before any write
         options = cfg.evaluation  # the knobs not given come from the run's preset
         if "w_indep" in names and options.w_indep_steps == 0:
             raise BenchError(f"--metrics w_indep: the independent critic is off in {d}'s {s['preset']} schedule; "

@@ -2,17 +2,17 @@
 
     slurm   one job array per submission, one run per array task (or `runs_per_task` runs one after
             another), resources from a profile; `bench sweep` returns once the array is queued. A
-            retry job waits for the array (bench.retry) and submits again the tasks that ended
+            retry job waits for the array (bench.sweep.retry) and submits again the tasks that ended
             OUT_OF_MEMORY, NODE_FAIL or PREEMPTED.
     local   submitit's local executor: each run in its own process on this machine, at most
             `array_parallelism` at once (default: CPUs / cpus_per_task); `bench sweep` waits.
     debug   in this process, one run after another, stopping at the first error with its traceback
             (for pdb); nothing is pickled or spawned.
 
-Runs are decided before anything is written (`triage`, on bench.runstate's one state of each run): a
+Runs are decided before anything is written (`triage`, on bench.store.runstate's one state of each run): a
 finished (done or diverged) run is skipped, a run that a live process or job holds (running, queued,
 requeued) is left alone, and the rest are submitted; the runner resumes an interrupted one from its
-checkpoint. Jobs import a snapshot of the code taken now (bench.snapshot), so editing the checkout
+checkpoint. Jobs import a snapshot of the code taken now (bench.sweep.snapshot), so editing the checkout
 while they wait changes nothing they run. Runs whose config asks for packing (`pack: K`) go K to a
 job (bench.train.loop.plan_packs): one array task trains them together.
 """
@@ -29,12 +29,12 @@ from pathlib import Path
 
 from bench.config import RunConfig
 from bench.errors import BenchError
-from bench.executors import make_executor, python_path
+from bench.sweep.executors import make_executor, python_path
 from bench.train.loop import plan_packs
-from bench.profile import Profile
-from bench.runstate import sweep_states
-from bench.status import RETRY_JOBS, all_jobs, append_jobs
-from bench.store import ConfigClash, RunDir, decide, read_jsonl
+from bench.sweep.profile import Profile
+from bench.store.runstate import sweep_states
+from bench.sweep.status import RETRY_JOBS, all_jobs, append_jobs
+from bench.store.rundir import ConfigClash, RunDir, decide, read_jsonl
 
 
 @dataclass
@@ -44,25 +44,29 @@ class Planned:
     note: str = ""
 
 
-def triage(runs: list[RunConfig], folder: Path) -> list[Planned]:
+def triage(runs: list[RunConfig], folder: Path, force: bool = False) -> list[Planned]:
     """What to do with each run; raises (before anything is written) when a run folder holds another config.
-    A run that a live process or job holds is never submitted again (bench.runstate decides which)."""
+    A run that a live process or job holds is never submitted again (bench.store.runstate decides which).
+    With `force`, every other run that has a folder is "replace": moved aside, then submitted anew."""
     states = {s.run_id: s for s in sweep_states(folder, [r.run_id for r in runs])} if folder.is_dir() else {}
     out = []
     for cfg in runs:
         run = RunDir(folder / cfg.run_id)
         try:  # (the device is compared where it is resolved: by the job that trains the run)
-            action = decide(run, cfg.to_dict(), force=False)  # new | resume | restart | skip
+            action = decide(run, cfg.to_dict(), force=force)  # new | resume | restart | skip | replace
         except ConfigClash as e:
             raise BenchError(f"{run.path} holds a run with a different configuration under the same id: "
-                             f"{e.differences}; submit the sweep under another --name, or move that folder away") from None
+                             f"{e.differences}; submit the sweep under another --name, pass --force, or move that "
+                             "folder away") from None
         rec = run.read() or {}
         state = states.get(cfg.run_id)
         note = ""
         if action == "skip":
             note = rec.get("status", "")
-        elif state is not None and state.held:
+        elif state is not None and state.held:  # (also under --force: a live job's run is left alone)
             action, note = ("running" if state.state == "running" else "queued"), state.detail or state.reason
+        elif action == "replace":
+            note = f"moving its {rec.get('status', '?')} run aside (--force)"
         elif action == "resume":
             note = f"from step {rec.get('step', '?')}"
         out.append(Planned(cfg, action, note))
@@ -91,10 +95,10 @@ def job_arg(task: list[list[RunConfig]]) -> RunConfig | list:
 def submit_slurm(todo: list[RunConfig], root: Path, name: str, profile: Profile, code: Path | None = None,
                  retry: int = 0) -> list[dict]:
     """One job array for all of `todo` (and its retry job); returns the jobs.jsonl records (one per run).
-    `code`: the snapshot the jobs import (default: one taken now, bench.snapshot). If sbatch refuses,
+    `code`: the snapshot the jobs import (default: one taken now, bench.sweep.snapshot). If sbatch refuses,
     nothing is left behind."""
-    from bench import snapshot
-    from bench.jobs import TrainJob
+    from bench.sweep import snapshot
+    from bench.sweep.jobs import TrainJob
 
     folder = root / name
     logs = folder / "slurm-logs"
@@ -129,7 +133,7 @@ def submit_slurm(todo: list[RunConfig], root: Path, name: str, profile: Profile,
                for task, job in zip(tasks, jobs) for pack in task for cfg in pack]
     append_jobs(folder, records)
     if profile.max_retries > retry:
-        from bench.retry import submit_watch
+        from bench.sweep.retry import submit_watch
 
         submit_watch(folder, array, tasks, profile, code, retry)
     return records
@@ -138,7 +142,7 @@ def submit_slurm(todo: list[RunConfig], root: Path, name: str, profile: Profile,
 def run_local(todo: list[RunConfig], root: Path, name: str, profile: Profile, code: Path, echo) -> None:
     """Each run in its own process through submitit's local executor, a few at a time; waits for all.
     SIGTERM or Ctrl-C to this process stops starting runs and asks the running ones to checkpoint."""
-    from bench.faults import sigterm_interrupts
+    from bench.store.faults import sigterm_interrupts
 
     folder = root / name
     logs = folder / "local-logs"
@@ -154,7 +158,7 @@ def run_local(todo: list[RunConfig], root: Path, name: str, profile: Profile, co
             except (KeyboardInterrupt, SystemExit):
                 echo(f"stopping: {len(running)} running job(s) checkpoint and stop; {len(waiting)} not started")
                 for _, job in running:
-                    _signal(int(job.job_id), signal.SIGTERM)  # its controller hands it on to the run (bench.jobs)
+                    _signal(int(job.job_id), signal.SIGTERM)  # its controller hands it on to the run (bench.sweep.jobs)
                 end = time.time() + 300
                 while any(not j.done() for _, j in running) and time.time() < end:
                     time.sleep(0.5)
@@ -168,7 +172,7 @@ def run_local(todo: list[RunConfig], root: Path, name: str, profile: Profile, co
 
 
 def _local_loop(ex, waiting, running, limit, folder, logs, root, name, echo) -> None:
-    from bench.jobs import TrainJob
+    from bench.sweep.jobs import TrainJob
 
     while waiting or running:
         while waiting and len(running) < limit:
@@ -207,7 +211,7 @@ def _signal(pid: int, sig: int) -> None:
 
 def run_debug(todo: list[RunConfig], root: Path, name: str, echo) -> None:
     """In this process, in order; an error propagates with its traceback."""
-    from bench.jobs import TrainJob
+    from bench.sweep.jobs import TrainJob
 
     for pack in plan_packs(todo):
         results = TrainJob()(pack if len(pack) > 1 else pack[0], str(root), name)
@@ -218,7 +222,7 @@ def run_debug(todo: list[RunConfig], root: Path, name: str, echo) -> None:
 def wait_for(folder: Path, echo, poll_s: float = 2.0) -> None:
     """Block until no job of the sweep is queued or running: its arrays, their requeues, the retry jobs
     and the arrays those submit (jobs.jsonl and retry-jobs.jsonl are read afresh each time)."""
-    from bench import scheduler
+    from bench.store import scheduler
 
     last = None
     while True:

@@ -11,7 +11,7 @@ A sweep file holds the same things as `bench run`'s flags, as YAML (read with ya
     schedule: standard              # quick | standard
     set: {width: 256}               # --set overrides for every run
     overrides: [{}, {lr_d: 1e-4}]   # one more grid axis: each entry is a further set of overrides
-    steps: 5000                     # ... and any keyword option of bench.config.plan_runs
+    steps: 5000                     # ... and every option of `bench run` (bench.config.OPTIONS), as key
 
 An `overrides` entry with a `variants` key applies to those variants only (the others are not run
 with it), e.g. a reference-code setting beside the paper's for one variant:
@@ -20,28 +20,23 @@ with it), e.g. a reference-code setting beside the paper's for one variant:
       - {}                                                   # every variant, its defaults
       - {variants: [wgan-gp], gp_weight: 0.1, beta1: 0.5}    # and wgan-gp once more, as gan_toy.py
 
-Unknown keys are an error. The keyword options are read from plan_runs's signature, so an option
-added there (e.g. an image data set's `data_root`) is a valid sweep key with no change here.
+Unknown keys are an error. The option keys are bench.config.OPTIONS, made from the fields of the
+config dataclasses (bench.options), so an option added there is a sweep key and a `bench sweep` flag
+with no change here.
 """
 
 from __future__ import annotations
 
-import inspect
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from bench.config import RunConfig, parse_list, parse_seeds, plan_runs
+from bench.config import OPTIONS, RunConfig, RunOptions, check_sets, parse_list, parse_seeds, plan_runs, setting_keys
 from bench.errors import BenchError
 from bench.typecheck import describe, fits
 
-# plan_runs's positional grid arguments and what a sweep calls them; its other keywords are PLAN_OPTIONS.
-_GRID_ARGS = {"variants": "variants", "arch": "archs", "dataset": "datasets", "seeds": "seeds",
-              "preset": "schedule", "sets": "set"}
-PLAN_OPTIONS = {name: p for name, p in inspect.signature(plan_runs).parameters.items() if name not in _GRID_ARGS}
-_HINTS = typing.get_type_hints(plan_runs)
+PLAN_OPTIONS = {o.key: o for o in OPTIONS if "sweep" in o.meta.commands}
 SPEC_KEYS = ["name", "variants", "archs", "datasets", "seeds", "schedule", "set", "overrides", *PLAN_OPTIONS]
 
 
@@ -66,7 +61,7 @@ class SweepSpec:
     schedule: str = "quick"
     set: dict[str, str] = field(default_factory=dict)
     overrides: list[Override] = field(default_factory=lambda: [Override()])
-    options: dict = field(default_factory=dict)  # plan_runs keyword options that were given
+    options: dict = field(default_factory=dict)  # the run options given ({key: value}, bench.config.OPTIONS)
 
     def to_dict(self) -> dict:
         """The spec as a sweep file would hold it (written into the sweep's folder)."""
@@ -90,12 +85,12 @@ def spec_from_mapping(values: dict, where: str) -> SweepSpec:
     if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
         raise BenchError(f"{where}: name {name!r} must be a plain folder name (no '/'), e.g. name: wgan-archs")
     options = {}
-    for key, param in PLAN_OPTIONS.items():
+    for key, opt in PLAN_OPTIONS.items():
         if values.get(key) is not None:
             value = values[key]
-            if not fits(value, _HINTS[key]):
-                raise BenchError(f"{where}: {key}={value!r} has the wrong type; expected {describe(_HINTS[key])}"
-                                 f" (default {param.default!r})")
+            if not fits(value, opt.hint):
+                raise BenchError(f"{where}: {key}={value!r} has the wrong type; expected {describe(opt.hint)}"
+                                 f" (default {opt.shown_default()})")
             options[key] = value
     overrides = values.get("overrides") or [{}]
     if not isinstance(overrides, list):
@@ -137,15 +132,9 @@ def plan(spec: SweepSpec) -> list[RunConfig]:
     A --set key must belong to some variant or arch of the grid; for each (arch, data set) it applies
     where it is known (e.g. a width knob to the archs that have one).
     """
-    import dataclasses
-
-    import variants as variant_pkg
-    from bench.arch import ARCHS
-
-    for v in spec.variants:
-        variant_pkg.VARIANTS.get(v)  # raises naming the known ones
-    hyper_keys = {f.name for v in spec.variants for f in dataclasses.fields(variant_pkg.VARIANTS.get(v).Hyper)}
-    arch_keys = {a: {f.name for f in dataclasses.fields(ARCHS.get(a).Params)} for a in spec.archs}
+    options = RunOptions.of(**spec.options)
+    check_sets(spec.set, spec.variants, spec.archs, "set")  # (also raises naming unknown variants and archs)
+    arch_keys = {a: setting_keys([], [a]) for a in spec.archs}
     runs: dict[str, RunConfig] = {}
     for override in spec.overrides:
         chosen = spec.variants if override.variants is None else override.variants
@@ -153,18 +142,14 @@ def plan(spec: SweepSpec) -> list[RunConfig]:
         if outside:
             raise BenchError(f"overrides: variants {outside[0]!r} is not among the sweep's variants "
                              f"({', '.join(spec.variants)}); add it to variants or drop it from the entry")
-        keys = {f.name for v in chosen for f in dataclasses.fields(variant_pkg.VARIANTS.get(v).Hyper)}
+        check_sets(override.settings, chosen, spec.archs, "set")
+        keys = setting_keys(chosen, [])
         sets = {**spec.set, **override.settings}
-        every = keys.union(*arch_keys.values())
-        unknown = sorted(set(override.settings) - every) or sorted(set(sets) - every - hyper_keys)
-        if unknown:
-            raise BenchError(f"set {unknown[0]}: no variant ({', '.join(chosen)}) or arch "
-                             f"({', '.join(spec.archs)}) of the sweep has this setting; valid keys: "
-                             f"{', '.join(sorted(every))}")
         for arch in spec.archs:
             mine = {k: v for k, v in sets.items() if k in keys or k in arch_keys[arch]}
             for dataset in spec.datasets:
-                for cfg in plan_runs(chosen, arch, dataset, spec.seeds, spec.schedule, sets=mine, **spec.options):
+                for cfg in plan_runs(chosen, arch, dataset, spec.seeds, spec.schedule, sets=mine,
+                                     options=options):
                     runs.setdefault(cfg.run_id, cfg)
     return list(runs.values())
 

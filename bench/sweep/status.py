@@ -1,24 +1,23 @@
-"""Where a sweep stands: its folder's files, every run's state (bench.runstate), and the grouping that
+"""Where a sweep stands: its folder's files, every run's state (bench.store.runstate), and the grouping that
 fits 500 runs on one screen.
 
 A sweep folder (results/<name>/) holds the runs (<run-id>/run.json), sweep.json (the grid and its run
 ids, written by `bench sweep`), jobs.jsonl (one line per submitted run: executor, job id, log folder)
 and retry-jobs.jsonl (the jobs that resubmit tasks ended by OUT_OF_MEMORY, NODE_FAIL or PREEMPTED,
-bench.retry). A folder written by `bench run` has only the runs; it is shown all the same.
+bench.sweep.retry). A folder written by `bench run` has only the runs; it is shown all the same.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.runstate import JOBS_JSONL, STATES, SWEEP_JSON, RunState, latest_jobs, sweep_states
-from bench.store import RUN_JSON, atomic_write_json, read_json, read_jsonl
+from bench.store.runstate import JOBS_JSONL, STATES, SWEEP_JSON, RunState, latest_jobs, sweep_states
+from bench.store.rundir import RUN_JSON, atomic_write_json, read_json, read_jsonl
 
 RETRY_JOBS = "retry-jobs.jsonl"
 __all__ = ["JOBS_JSONL", "STATES", "SWEEP_JSON", "RunState", "latest_jobs", "read_jsonl"]
@@ -98,28 +97,3 @@ def groups(states: list[RunState], only: set[str] | None = None) -> list[Group]:
         if only is None or s.state in only:
             by.setdefault((s.state, s.reason), Group(s.state, s.reason)).runs.append(s)
     return sorted(by.values(), key=lambda g: (STATES.index(g.state), -len(g.runs), g.reason))
-
-
-# -- logs -----------------------------------------------------------------------------------------------
-def log_path(job: dict) -> Path:
-    from submitit.core.utils import JobPaths
-
-    return JobPaths(job["folder"], job_id=job["job_id"], task_id=0).stderr
-
-
-def exception_line(log: Path | None) -> str | None:
-    """The last 'SomeError: message' line of a log (the exception a job died of), if any."""
-    for line in reversed(tail(log, 200)):
-        if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b", line):
-            return line
-    return None
-
-
-def tail(path: Path | None, n: int = 5) -> list[str]:
-    """The last n non-empty lines of a log (a traceback ends with the exception)."""
-    if path is None or not path.exists():
-        return []
-    with open(path, "rb") as f:
-        f.seek(max(0, os.path.getsize(path) - 64_000))
-        lines = [ln.rstrip() for ln in f.read().decode(errors="replace").splitlines() if ln.strip()]
-    return lines[-n:]

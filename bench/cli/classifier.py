@@ -9,11 +9,13 @@ import click
 
 @click.command("classifier")
 @click.option("--dataset", required=True, metavar="NAME", help="Image data set with class labels, e.g. fashion-mnist.")
-@click.option("--data-root", type=click.Path(path_type=Path), metavar="DIR", help="Where the data set is looked for.")
+@click.option("--data-root", type=click.Path(path_type=Path), metavar="DIR",
+              show_default="$BENCH_DATA, then system folders", help="Where the data set is looked for.")
 @click.option("--out", type=click.Path(path_type=Path), metavar="FILE",
               help="Where to write it [default: the file the metrics use, see `bench classifier --help`].")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--progress/--no-progress", default=True, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Training device; auto picks CUDA when PyTorch sees one.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar while it trains.")
 def classifier_cmd(dataset, data_root, out, device, progress):
     """Train the small CNN on the training split, report its test accuracy and write it.
 

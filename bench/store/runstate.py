@@ -3,9 +3,9 @@
 Three witnesses, each trusted for what it can know:
 
     run.json      what the run last wrote: done and diverged are final; failed and interrupted say why
-    .lock         who trains it now: a pid on a host and, under SLURM, the job (bench.store.RunDir.lock)
+    .lock         who trains it now: a pid on a host and, under SLURM, the job (bench.store.rundir.RunDir.lock)
     scheduler     what became of the jobs: the run's latest job (jobs.jsonl) and the lock holder's job,
-                  one task at a time (bench.scheduler), or a local job's process
+                  one task at a time (bench.store.scheduler), or a local job's process
 
 The order: a finished run is finished; a run whose lock is held by a live process or job is running
 (whichever job that is: an older job than jobs.jsonl's latest one may still hold it); a run whose
@@ -23,9 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import scheduler
-from bench.scheduler import Task
-from bench.store import LOCK, RUN_JSON, _alive, read_json, read_jsonl
+from bench.store import scheduler
+from bench.store.scheduler import Task
+from bench.store.rundir import LOCK, RUN_JSON, pid_alive, read_json, read_jsonl
 
 STATES = ("pending", "running", "done", "failed", "diverged", "interrupted")
 SWEEP_JSON = "sweep.json"
@@ -90,7 +90,7 @@ def tasks_for(jobs: list[dict], holders: list[dict | None]) -> dict[str, Task]:
         out.update(scheduler.query(ids))
     for j in jobs:
         if j.get("executor") == "local":  # job id = the pid of submitit's controller on the submitting host
-            alive = j.get("host") == socket.gethostname() and _alive(int(j["job_id"]))
+            alive = j.get("host") == socket.gethostname() and pid_alive(int(j["job_id"]))
             out[j["job_id"]] = Task(j["job_id"], "RUNNING" if alive else "EXITED", source="process")
     return out
 
@@ -100,7 +100,7 @@ def run_state(path: Path, record: dict | None, job: dict | None, tasks: dict[str
               holder: dict | None | object = READ) -> RunState:
     """The state of the run at `path` from its run.json `record`, its lock `holder` (None: no lock;
     by default read from disk), its latest `job` (a jobs.jsonl line) and the scheduler's `tasks`
-    (bench.scheduler.query, keyed by job id: the latest job's and the lock holder's)."""
+    (bench.store.scheduler.query, keyed by job id: the latest job's and the lock holder's)."""
     holder = read_lock(path) if holder is READ else holder
     status = (record or {}).get("status")
     task = tasks.get(job["job_id"]) if job else None
@@ -157,7 +157,7 @@ def _from_record(out, record: dict | None, task: Task | None, holder: dict | Non
         return out("interrupted", "its job is gone from the scheduler without a record (cancelled while pending?)")
     if ended in (None, "COMPLETED"):
         return out("pending", "its job ended without starting the run; submit the sweep again")
-    from bench.status import exception_line
+    from bench.store.logs import exception_line
 
     raised = exception_line(_log(job))
     return out("failed", f"its job ended ({ended}) before the run started" + (f": {raised}" if raised else ""))
@@ -172,13 +172,13 @@ def _held(holder: dict | None, tasks: dict[str, Task]) -> tuple[bool, str]:
     pid, host = holder.get("pid", -1), holder.get("host")
     jid = lock_job(holder)
     if host == socket.gethostname():
-        alive = _alive(int(pid or -1))
+        alive = pid_alive(int(pid or -1))
         return alive, f"pid {pid}" if alive else ""
     if jid:
         task = tasks.get(jid)
         if task is None or task.live or task.state == "UNKNOWN":  # no scheduler to ask, or it cannot tell
             return True, f"held by job {jid} on {host}"
-        return False, ""  # its job has ended: the lock is stale (bench.store takes it over)
+        return False, ""  # its job has ended: the lock is stale (bench.store.rundir takes it over)
     return True, f"held by pid {pid} on {host} (cannot be checked from here)"
 
 
@@ -207,7 +207,7 @@ def _signal_words(interrupted_by: str | None) -> str:
 def _log(job: dict | None) -> Path | None:
     if not job or not job.get("folder"):
         return None
-    from bench.status import log_path
+    from bench.store.logs import log_path
 
     return log_path(job)
 

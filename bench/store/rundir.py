@@ -32,7 +32,7 @@ def atomic_write_text(path: Path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as exc:  # a full disk: the message should name the file (bench.faults)
+    except OSError as exc:  # a full disk: the message should name the file (bench.store.faults)
         exc.filename = exc.filename or str(path)
         raise
     finally:
@@ -168,7 +168,7 @@ def stale_because(holder: dict, me: dict) -> str | None:
     """Why a lock held by `holder` may be taken over by `me` (None: it may not)."""
     if not holder:
         return None  # being written right now, or unreadable: leave it
-    if holder.get("host") == me["host"] and not _alive(int(holder.get("pid") or -1)):
+    if holder.get("host") == me["host"] and not pid_alive(int(holder.get("pid") or -1)):
         return "its process is gone from this host"
     if me["slurm_job"] and holder.get("slurm_job") == me["slurm_job"]:
         # SLURM runs one instance of a job at a time, so a lock left by the same job id is from before
@@ -176,7 +176,7 @@ def stale_because(holder: dict, me: dict) -> str | None:
         return "left by this job before it was requeued"
     job = holder.get("slurm_task") or holder.get("slurm_job")
     if job and job != me.get("slurm_task"):
-        from bench import scheduler
+        from bench.store import scheduler
 
         if scheduler.available():
             try:
@@ -196,7 +196,8 @@ def _slurm_task() -> str | None:
     return os.environ.get("SLURM_JOB_ID")
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this id lives on this host (one of another user counts as alive)."""
     if pid <= 0:
         return False
     try:
@@ -238,7 +239,7 @@ def decide(run: RunDir, config: dict, force: bool, device: str | None = None) ->
                           f"or pass --force to move it aside and start again", clash)
     if record.get("status") in ("done", "diverged"):
         return "skip"
-    # prev.pt: the fallback checkpoint (bench.checkpoint), alone after a kill mid-rotation
+    # prev.pt: the fallback checkpoint (bench.store.checkpoint), alone after a kill mid-rotation
     return "resume" if run.ckpt.exists() or run.ckpt.with_name("prev.pt").exists() else "restart"
 
 

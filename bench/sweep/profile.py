@@ -5,7 +5,7 @@ A profile is a small YAML mapping (unknown keys are an error, values are type-ch
 It becomes submitit parameters: one job array per sweep, one run per array task, each task with
 `cpus_per_task` CPUs, `gpus_per_task` GPUs, `mem_gb` of memory and `time` of wall clock; a run that
 reaches its time limit checkpoints and is requeued, at most `max_timeouts` times; a task that ends
-OUT_OF_MEMORY, NODE_FAIL or PREEMPTED is submitted again, at most `max_retries` times (bench.retry).
+OUT_OF_MEMORY, NODE_FAIL or PREEMPTED is submitted again, at most `max_retries` times (bench.sweep.retry).
 `runs_per_task` puts several runs in one array task, trained one after another: for many short runs,
 where a job's start-up (seconds of imports, the scheduler's own latency) would dominate.
 """
@@ -42,7 +42,7 @@ class Profile:
     constraint: str | None = None  # node features, e.g. "a100|h100"
     array_parallelism: int | None = None  # most tasks of the array running at once (None: no limit)
     max_timeouts: int = 10  # requeues after hitting the time limit before a run counts as failed
-    max_retries: int = 2  # resubmissions of a task ended OUT_OF_MEMORY, NODE_FAIL or PREEMPTED (bench.retry)
+    max_retries: int = 2  # resubmissions of a task ended OUT_OF_MEMORY, NODE_FAIL or PREEMPTED (bench.sweep.retry)
     runs_per_task: int = 1  # runs trained one after another by one array task (packs count as their runs)
     setup: tuple[str, ...] = ()  # shell lines run before each job, e.g. "module load cuda/12.1"
     sbatch: dict = field(default_factory=dict)  # any other sbatch option, e.g. {reservation: gans}

@@ -31,19 +31,18 @@ a hard kill of a long run between evaluations loses at most that much work.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import click
 import torch
 
-from bench.atomic import atomic_target, disk_errors_named, fsync_file, sha256_file, temporary_name
 from bench.errors import BenchError
-from bench.store import atomic_write_json
+from bench.options import option
+from bench.store.atomic import atomic_target, disk_errors_named, fsync_file, sha256_file, temporary_name
+from bench.store.rundir import atomic_write_json
 
 LAST, PREV, RECORD = "last.pt", "prev.pt", "checksums.json"
 DEFAULT_EVERY_S = 600.0  # a hard-killed run loses at most 10 minutes of training
@@ -55,9 +54,16 @@ class Policy:
     """How often a run checkpoints between evaluation steps (it always does at them). Not part of
     a run's identity: checkpointing more or less often changes no number."""
 
-    every_steps: int = 0  # 0: not by step count
-    every_s: float = DEFAULT_EVERY_S  # 0: not by wall time
-    keep: str = "last"  # what a finished run keeps (prune): last | all | none
+    every_steps: int = field(default=0, metadata=option(  # 0: not by step count
+        "Also checkpoint every N generator steps (0: only at evaluation steps and by --ckpt-every-s).",
+        key="ckpt_every", metavar="N"))
+    every_s: float = field(default=DEFAULT_EVERY_S, metadata=option(  # 0: not by wall time
+        "Also checkpoint when this much wall time has passed since the last checkpoint (0: never by time). "
+        "A killed run resumes from its newest checkpoint.", key="ckpt_every_s", metavar="SECONDS"))
+    keep: str = field(default="last", metadata=option(  # what a finished run keeps (prune)
+        "What a finished run keeps: last (its final full state, ckpt/last.pt), all (also the previous one) "
+        "or none; the generator snapshots `bench eval` needs are always kept.", key="keep_checkpoints",
+        choices=KEEP))
 
     def problems(self) -> list[str]:
         out = []
@@ -229,31 +235,3 @@ def save_generator(G: torch.nn.Module, run_path: Path, step: int) -> Path:
     with atomic_target(path) as tmp, open(tmp, "wb") as f:
         torch.save(G.state_dict(), f)
     return path
-
-
-def click_options(fn=None, *, sweep: bool = False):
-    """`--ckpt-every N` and `--ckpt-every-s SECONDS` for a click command; the command receives them as
-    `ckpt`, a dict of bench.config.plan_runs's keywords ckpt_every and ckpt_every_s. With sweep=True
-    it holds only the flags given, so that they override a sweep file's keys rather than reset them."""
-
-    def decorate(fn):
-        @click.option("--ckpt-every", type=int, default=None if sweep else 0, show_default=not sweep, metavar="N",
-                      help="Also checkpoint every N generator steps (0: only at evaluation steps and by "
-                           "--ckpt-every-s).")
-        @click.option("--ckpt-every-s", type=float, default=None if sweep else DEFAULT_EVERY_S,
-                      show_default=not sweep, metavar="SECONDS",
-                      help="Also checkpoint when this much wall time has passed since the last checkpoint "
-                           "(0: never by time). A killed run resumes from its newest checkpoint.")
-        @click.option("--keep-checkpoints", type=click.Choice(KEEP), default=None if sweep else "last",
-                      show_default=not sweep,
-                      help="What a finished run keeps: last (its final full state, ckpt/last.pt), all (also "
-                           "the previous one) or none; the generator snapshots `bench eval` needs are always "
-                           "kept [default: last].")
-        @functools.wraps(fn)
-        def command(*args, ckpt_every, ckpt_every_s, keep_checkpoints, **kwargs):
-            given = {"ckpt_every": ckpt_every, "ckpt_every_s": ckpt_every_s, "keep_checkpoints": keep_checkpoints}
-            return fn(*args, ckpt={k: v for k, v in given.items() if v is not None}, **kwargs)
-
-        return command
-
-    return decorate(fn) if fn is not None else decorate
