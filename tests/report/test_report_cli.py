@@ -20,8 +20,9 @@ FIGURES = ["1-curves-8gaussians", "1-curves-cifar10", "2-scatter-8gaussians", "2
            "3-toy-8gaussians", "4-samples-8gaussians", "4-samples-cifar10", "5-final-8gaussians",
            "5-final-cifar10"]
 CSVS = ["runs.csv", "evals.csv", "corr_runs.csv", "verdicts.csv", "status.csv", "quality_final.csv",
-        "quality_best.csv", "pairwise.csv", "corr_summary.csv", "corr_across.csv", "floor.csv", "run_list.csv"]
-N_TABLES = 9  # verdict, status, final, best, pairwise, corr_detail, corr_across, floor, runs
+        "quality_best.csv", "pairwise.csv", "corr_summary.csv", "corr_across.csv", "floor.csv", "cost.csv",
+        "run_list.csv"]
+N_TABLES = 10  # verdict, status, final, best, pairwise, corr_detail, corr_across, floor, cost, runs
 
 
 def _wgan_final_w1() -> str:
