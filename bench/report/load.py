@@ -12,9 +12,10 @@ A results folder is results/<sweep>/<run-id>/ with run.json and metrics.jsonl (s
 recomputed); the loader merges it into the run's original row of that step (`merge_recomputed`), so
 every step is one row and a run's last row is still its complete last evaluation.
 
-Runs are grouped for statistics by GROUP: data set, variant, architecture, and `setting`, a short
-hash of the run's configuration without its seed and device, so that runs trained under different
-schedules or hyperparameters are never pooled.
+Runs are grouped for statistics by GROUP: data set, variant, architecture, and `setting`: the
+run's `--set` overrides (or "defaults") and a short hash of its configuration without its seed and
+device, so that runs trained under different schedules or hyperparameters are never pooled, and a
+reader sees which hyperparameters a group changed.
 """
 
 from __future__ import annotations
@@ -88,9 +89,12 @@ def find_runs(folders: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
 
 
 def _setting(config: dict) -> str:
-    """Runs that differ only in seed (and device) share a setting."""
+    """Runs that differ only in seed (and device) share a setting: e.g. `defaults·a02fe9`, or
+    `beta1=0.5,gp_weight=0.1·a533ea` for runs with those `--set` overrides."""
     rest = {k: v for k, v in config.items() if k not in ("seed", "device")}
-    return hashlib.sha1(json.dumps(rest, sort_keys=True).encode()).hexdigest()[:6]
+    sets = config.get("sets") or {}
+    said = ",".join(f"{k}={v}" for k, v in sorted(sets.items())) if sets else "defaults"
+    return f"{said}·{hashlib.sha1(json.dumps(rest, sort_keys=True).encode()).hexdigest()[:6]}"
 
 
 def _shown(path: Path) -> str:

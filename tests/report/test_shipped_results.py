@@ -15,8 +15,8 @@ from tests.conftest import REPO, run_cli
 STUDIES = sorted(p.parent.parent for p in (REPO / "results").glob("*/report/report.md"))
 FINDINGS = sorted(p for p in (REPO / "results").glob("*/FINDINGS.md"))
 # A quoted number: signed, decimal or a percentage. Bare integers (seed counts, steps, years, section
-# numbers) are protocol and prose, not measurements, and are not checked.
-QUOTED = re.compile(r"(?<![\w.])[+−-]?\d[\d,]*\.\d+(?: %)?|(?<![\w.])[+−-]\d[\d,]*(?: %)?|(?<![\w.])\d[\d,]*(?: %)")
+# numbers) are protocol and prose, not measurements, and are not checked; nor is a reference (§4.2).
+QUOTED = re.compile(r"(?<![\w.§])[+−-]?\d[\d,]*\.\d+(?: %)?|(?<![\w.§])[+−-]\d[\d,]*(?: %)?|(?<![\w.§])\d[\d,]*(?: %)")
 
 
 def without_figures(markdown: str) -> str:
@@ -56,7 +56,7 @@ def quoted_numbers(text: str) -> list[str]:
 
 
 def test_quoted_numbers_are_recognised():
-    text = "rho +0.47 [+0.36, +0.57], p 0.027, 37.0 % of the time, 5 seeds, 3,000 steps, in 2017, −0.21"
+    text = "rho +0.47 [+0.36, +0.57], p 0.027, 37.0 % of the time, 5 seeds, 3,000 steps, in 2017 (§4.2), −0.21"
     assert quoted_numbers(text) == ["+0.47", "+0.36", "+0.57", "0.027", "37.0 %", "−0.21"]
 
 
