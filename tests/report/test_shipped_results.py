@@ -40,7 +40,9 @@ def test_the_committed_report_equals_a_fresh_regeneration(tmp_path, study):
     assert done.returncode == 0, done.stderr
     committed = study / "report"
     csvs = sorted(p.name for p in committed.glob("*.csv"))
-    assert csvs and csvs == sorted(p.name for p in out.glob("*.csv"))
+    # every table's numbers are committed; runs.csv (the long frame, the same values as evals.csv) is not
+    assert {"verdicts.csv", "quality_final.csv", "corr_summary.csv", "cost.csv", "evals.csv"} <= set(csvs)
+    assert set(csvs) <= {p.name for p in out.glob("*.csv")}
     for name in csvs:
         old, new = pd.read_csv(committed / name), pd.read_csv(out / name)
         # the same rows and labels exactly; numbers to 1e-9 (a BLAS or CPU may differ in the last bits)
