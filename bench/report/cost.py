@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.report.load import FINISHED, GROUP, Results
+from bench.report.tables import fmt
 
 TOTAL = "all finished runs"
 
@@ -55,8 +56,6 @@ def cost_table(res: Results) -> pd.DataFrame:
 
 
 def cost_display(data: pd.DataFrame, index: list[str]) -> pd.DataFrame:
-    from bench.report.tables import fmt
-
     if not len(data):
         return pd.DataFrame()
     out = data[index].copy()
