@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,11 @@ def representatives(res: Results, panel_labels, seed: int | None = None) -> tupl
     how = (f"seed {seed} where finished" if seed is not None else
            f"the median run by final {m.label} (rank ⌈n/2⌉ from the best)" if m else "the lowest seed")
     return pd.DataFrame(picked).sort_values(["dataset", "panel"]), how + ("; " + "; ".join(said) if said else "")
+
+
+def title_lines(panel: str, width: int = 40) -> str:
+    """A panel name wrapped at its spaces, so a long setting name cannot run into the next panel's title."""
+    return "\n".join(textwrap.wrap(panel, width, break_long_words=False, break_on_hyphens=False)) or panel
 
 
 def snapshots(run_path: str, suffix: str) -> dict[int, Path]:
@@ -161,7 +167,7 @@ def samples(res, out: Path, save, panel_labels, opts: FigureOptions) -> list:
         for ax, (r, step, path) in zip(axes.flat, table):
             ax.imshow(mpimg.imread(path))
             ax.set_axis_off()
-            ax.set_title(f"{r['panel']}  (seed {r['seed']}, step {step})", fontsize=9)
+            ax.set_title(title_lines(r["panel"]) + f"\n(seed {r['seed']}, step {step})", fontsize=9)
         fig.tight_layout()
         when = f"at step {opts.step}" if opts.step is not None else "at its last evaluation step"
         figs.append(save(

@@ -199,3 +199,12 @@ def test_a_shared_curved_trend_is_not_called_tracking():
             rejected[key] += S.fisher_mean(np.array(values)).p < S.ALPHA
     assert rejected["partial"] <= 12  # binomial(100, 0.05): 12 or more has probability < 0.1 %
     assert rejected["diff"] >= 60 and rejected["level"] >= 90
+
+
+def test_long_setting_names_in_sample_titles_are_wrapped_at_spaces():
+    from bench.report.sample_figures import title_lines
+
+    long = "wgan · mlp · warmup_critic_steps=5,warmup_gen_steps=0·4cc455"
+    lines = title_lines(long).split("\n")
+    assert lines == ["wgan · mlp ·", "warmup_critic_steps=5,warmup_gen_steps=0·4cc455"]
+    assert title_lines("gan · mlp") == "gan · mlp"
