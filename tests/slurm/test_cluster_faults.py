@@ -82,11 +82,12 @@ def test_a_stale_array_record_neither_misreports_a_running_task_nor_duplicates_i
         first = run_of(folder, f"{array}_1")
         wait_until("task 1 to train", lambda: training(folder, first), timeout=240)
         slurm("scancel", f"{array}_2")  # pending, and the holder of the array's leftover record
-        # The fault: a CANCELLED range record that spans the running task 1. Whether sacct already has
-        # task 1's own RUNNING line beside it depends on how far slurmdbd lags behind slurmctld (under
-        # load it may not yet); status must say running either way.
-        wait_until("sacct's leftover range record spanning task 1",
-                   lambda: cancelled_ranges_spanning(array, f"{array}_1"), timeout=20)
+        # The fault: a CANCELLED range record that spans the running task 1, beside task 1's own RUNNING
+        # line. slurmdbd writes the two at its own pace (under load the range came seconds before the
+        # running line), so the test waits for both rather than reading sacct once.
+        wait_until("sacct's leftover range record spanning task 1, beside task 1's own RUNNING line",
+                   lambda: cancelled_ranges_spanning(array, f"{array}_1")
+                   and (f"{array}_1", "RUNNING") in sacct_lines(array), timeout=60)
 
         assert states(folder)[first] == "running"
         out = bench("sweep", *TOY, "--seeds", "0-3", "--steps", "4000", "--evals", "1", "--name", "stale",
