@@ -105,7 +105,7 @@ def make_schedule(family: str, preset: str, **overrides: int | None) -> Schedule
         if overrides.get("evals") is not None:
             raise BenchError(f"--evals {schedule.evals} exceeds --steps {schedule.steps}: a run evaluates at most once "
                              f"per generator step; pass --evals {schedule.steps} or fewer, or more --steps")
-        raise BenchError(f"--steps {schedule.steps} is fewer than the {preset} schedule's {schedule.evals} evaluations: "
-                         f"a run evaluates at most once per generator step; pass --evals {schedule.steps} or fewer, "
+        raise BenchError(f"--steps {schedule.steps} is fewer than the {preset} schedule's {schedule.evals} "
+                         f"evaluations: a run evaluates at most once per generator step; pass --evals {schedule.steps} or fewer, "
                          f"or more --steps")
     return schedule

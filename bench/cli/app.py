@@ -21,7 +21,8 @@ def _choices(kind: str) -> list[tuple[str, str]]:
     from bench.metrics import METRICS
 
     reg = {"variants": variants.VARIANTS, "archs": ARCHS, "datasets": DATASETS, "metrics": METRICS}[kind]
-    if kind == "variants":  # the question the bench asks of each: is its critic gap a W1 estimate? (run.json: gap_meaning)
+    # the question the bench asks of each variant: is its critic gap a W1 estimate? (run.json: gap_meaning)
+    if kind == "variants":
         return [(name, f"{reg.about(name)} [critic gap estimates W1: "
                        f"{'yes' if reg.get(name).estimates_wasserstein else 'no'}]") for name in reg.names()]
     return [(name, reg.about(name)) for name in reg.names()]

@@ -55,8 +55,8 @@ def eval_cmd(run_dirs, metric_list, which, data_root, options):
         s = c["schedule"]
         root = data_root or rec.get("data", {}).get("root")  # default: where the run found its files
         # min(): a run written before --evals > --steps was refused evaluated at every step, as evals = steps does
-        given = RunOptions.of(steps=s["steps"], batch_size=s["batch_size"], evals=min(s["evals"], s["steps"]), n_eval=s["n_eval"],
-                              device="cpu", data_root=root, **evaluation)
+        given = RunOptions.of(steps=s["steps"], batch_size=s["batch_size"], evals=min(s["evals"], s["steps"]),
+                              n_eval=s["n_eval"], device="cpu", data_root=root, **evaluation)
         (cfg,) = plan_runs([c["variant"]], c["arch"], c["dataset"], [c["seed"]], s["preset"], sets=c["sets"],
                            options=given)  # bad options fail here, before any write
         options = cfg.evaluation  # the knobs not given come from the run's preset

@@ -69,7 +69,7 @@ def representatives(res: Results, panel_labels, seed: int | None = None) -> tupl
 
 def title_lines(panel: str, width: int = 40) -> str:
     """A panel name wrapped at its spaces, so a long setting name cannot run into the next panel's title."""
-    return "\n".join(textwrap.wrap(panel, width, break_long_words=False, break_on_hyphens=False)) or panel
+    return "\n".join(textwrap.wrap(panel, width, break_long_words=False, break_on_hyphens=False))
 
 
 def snapshots(run_path: str, suffix: str) -> dict[int, Path]:

@@ -97,7 +97,8 @@ def run(cfgs: list[RunConfig], root: Path, name: str, force: bool = False, progr
     "interrupted" and returns, so a requeued job resumes from exactly there."""
     results: dict[str, RunResult] = {}
     todo: list[Ledger] = []
-    for cfg in cfgs:  # decide every run first: a clash (or --device cuda without CUDA) raises before anything is written
+    # decide every run first: a clash (or --device cuda without CUDA) raises before anything is written
+    for cfg in cfgs:
         run_dir = RunDir(root / name / cfg.run_id)
         action = decide(run_dir, cfg.to_dict(), force, device=resolve_device(cfg.device).type)
         if action == "skip":
